@@ -1,0 +1,53 @@
+/** libc entry points tsnet needs that Node lacks (setns, unshare, mount), bound once through koffi. */
+import koffi from 'koffi';
+
+/** Clone flag for network namespaces. */
+export const CLONE_NEWNET = 0x40000000;
+/** mount(2) flag: bind mount. */
+export const MS_BIND = 4096;
+/** umount2(2) flag: lazy detach. */
+export const MNT_DETACH = 2;
+
+interface Libc {
+  setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  mount(src: string, target: string, fstype: string | null, flags: number, data: null): number;
+  umount2(target: string, flags: number): number;
+  gettid(): number;
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  close(fd: number): number;
+  errno(): number;
+}
+
+let bound: Libc | undefined;
+
+/** Lazily loaded libc functions (koffi load costs a few ms; most commands never need it). */
+export function libc(): Libc {
+  if (bound) return bound;
+  const lib = koffi.load('libc.so.6');
+  const errnoLocation = lib.func('int *__errno_location(void)');
+  bound = {
+    setns: lib.func('int setns(int fd, int nstype)'),
+    unshare: lib.func('int unshare(int flags)'),
+    mount: lib.func('int mount(const char *src, const char *tgt, const char *fstype, unsigned long flags, void *data)'),
+    umount2: lib.func('int umount2(const char *tgt, int flags)'),
+    gettid: lib.func('int gettid(void)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+    close: lib.func('int close(int fd)'),
+    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+  } as Libc;
+  return bound;
+}
+
+/** Throws an Error naming the call and errno when a libc call returned -1. */
+export function check(ret: number, what: string): number {
+  if (ret === -1) {
+    const errno = libc().errno();
+    const err = new Error(`${what}: errno ${errno}`) as Error & { errno: number };
+    err.errno = errno;
+    throw err;
+  }
+  return ret;
+}
