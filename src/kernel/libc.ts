@@ -14,6 +14,7 @@ interface Libc {
   mount(src: string, target: string, fstype: string | null, flags: number, data: null): number;
   umount2(target: string, flags: number): number;
   gettid(): number;
+  sethostname(name: string, len: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   close(fd: number): number;
@@ -33,6 +34,7 @@ export function libc(): Libc {
     mount: lib.func('int mount(const char *src, const char *tgt, const char *fstype, unsigned long flags, void *data)'),
     umount2: lib.func('int umount2(const char *tgt, int flags)'),
     gettid: lib.func('int gettid(void)'),
+    sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
     close: lib.func('int close(int fd)'),

@@ -31,7 +31,10 @@ export interface Store {
 export const keys = {
   network: (id: string) => `network/${id}`,
   networkName: (name: string) => `network-name/${name}`,
-  endpoint: (id: string) => `endpoint/${id}`,
+  /** Endpoints live under their network, so a network's endpoints are one prefix scan. */
+  endpoint: (networkId: string, id: string) => `endpoint/${networkId}/${id}`,
+  /** Index sandbox → its endpoints (value: network id). */
+  sandboxEndpoint: (sandboxId: string, endpointId: string) => `sandbox-ep/${sandboxId}/${endpointId}`,
   sandbox: (id: string) => `sandbox/${id}`,
   sandboxName: (name: string) => `sandbox-name/${name}`,
   portBinding: (proto: string, hostIp: string, port: number) => `port/${proto}/${hostIp || '*'}/${port}`,

@@ -1,0 +1,75 @@
+/** What every controller operation works with: store, IPAM, drivers, host netlink, config. Plus lookups. */
+import * as path from 'node:path';
+import type { DaemonConfig } from '../config';
+import type { NetworkDriver } from '../drivers/driver';
+import { getDriver } from '../drivers/registry';
+import { NotFoundError } from '../errors';
+import type { Ipam } from '../ipam/ipam';
+import type { NetlinkHandle } from '../kernel/netlink';
+import type { Endpoint, Network, Sandbox } from '../model';
+import { keys, type Store, type StoreTxn } from '../store/store';
+
+/** The controller's collaborators, built once per Controller. */
+export interface Core {
+  store: Store;
+  ipam: Ipam;
+  drivers: Map<string, NetworkDriver>;
+  host: NetlinkHandle;
+  config: DaemonConfig;
+  stateDir: string;
+}
+
+type Reader = Pick<StoreTxn, 'get' | 'list'>;
+
+/** Finds a network by exact name, full id or unique id prefix (as Docker does). */
+export function findNetwork(r: Reader, ref: string): Network {
+  const byName = r.get<string>(keys.networkName(ref));
+  const direct = byName ? r.get<Network>(keys.network(byName)) : r.get<Network>(keys.network(ref));
+  if (direct) return direct;
+  if (/^[0-9a-f]{3,63}$/.test(ref)) {
+    const hits = r.list<Network>(keys.network(ref));
+    if (hits.length === 1) return hits[0].value;
+  }
+  throw new NotFoundError(`network ${ref} not found`);
+}
+
+/** Finds a sandbox by exact name, full id or unique id prefix. */
+export function findSandbox(r: Reader, ref: string): Sandbox {
+  const byName = r.get<string>(keys.sandboxName(ref));
+  const direct = byName ? r.get<Sandbox>(keys.sandbox(byName)) : r.get<Sandbox>(keys.sandbox(ref));
+  if (direct) return direct;
+  if (/^[0-9a-f]{3,63}$/.test(ref)) {
+    const hits = r.list<Sandbox>(keys.sandbox(ref));
+    if (hits.length === 1) return hits[0].value;
+  }
+  throw new NotFoundError(`sandbox ${ref} not found`);
+}
+
+/** Endpoints of one network: a single prefix scan. */
+export function networkEndpoints(r: Reader, networkId: string): Endpoint[] {
+  return r.list<Endpoint>(`endpoint/${networkId}/`).map((e) => e.value);
+}
+
+/** Endpoints of one sandbox, through the sandbox index, in interface order. */
+export function sandboxEndpoints(r: Reader, sandboxId: string): Endpoint[] {
+  return r
+    .list<string>(`sandbox-ep/${sandboxId}/`)
+    .map((e) => r.get<Endpoint>(keys.endpoint(e.value, e.key.slice(e.key.lastIndexOf('/') + 1))))
+    .filter((e): e is Endpoint => !!e)
+    .sort((a, b) => a.created.localeCompare(b.created));
+}
+
+/** The driver of a network. */
+export function driverOf(core: Core, net: Network): NetworkDriver {
+  return getDriver(core.drivers, net.driver);
+}
+
+/** Directory holding a sandbox's resolv.conf, hosts and hostname files. */
+export function sandboxDir(core: Core, sandboxId: string): string {
+  return path.join(core.stateDir, 'sandboxes', sandboxId);
+}
+
+/** Current time as Docker prints it in inspect (RFC 3339 with nanoseconds zero-padded). */
+export function now(): string {
+  return new Date().toISOString().replace('Z', '000000Z');
+}

@@ -1,0 +1,74 @@
+/** Docker-shaped views: `docker network inspect` and the NetworkSettings part of `docker inspect`. */
+import { splitCidr } from '../kernel/addr';
+import type { Endpoint, Network, Sandbox } from '../model';
+import { type Core, findNetwork, networkEndpoints, sandboxEndpoints } from './core';
+
+/** `docker network inspect` JSON for one network. */
+export function networkView(core: Core, net: Network): Record<string, unknown> {
+  const containers: Record<string, unknown> = {};
+  for (const ep of networkEndpoints(core.store, net.id)) {
+    containers[ep.sandboxId] = { Name: ep.name, EndpointID: ep.id, MacAddress: ep.mac ?? '', IPv4Address: ep.ipv4 ?? '', IPv6Address: ep.ipv6 ?? '' };
+  }
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: net.scope,
+    Driver: net.driver,
+    EnableIPv6: net.ipv6,
+    IPAM: {
+      Driver: 'default',
+      Options: {},
+      Config: net.ipam.map((p) => ({
+        Subnet: p.subnet,
+        ...(p.ipRange ? { IPRange: p.ipRange } : {}),
+        ...(p.gateway ? { Gateway: p.gateway } : {}),
+        ...(p.auxAddresses && Object.keys(p.auxAddresses).length ? { AuxiliaryAddresses: p.auxAddresses } : {}),
+      })),
+    },
+    Internal: net.internal,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: net.options,
+    Labels: net.labels,
+  };
+}
+
+function endpointView(core: Core, ep: Endpoint): Record<string, unknown> {
+  const net = findNetwork(core.store, ep.networkId);
+  const gw = (fam: 4 | 6) => net.ipam.find((p) => splitCidr(p.subnet).family === fam)?.gateway ?? '';
+  return {
+    NetworkID: net.id,
+    EndpointID: ep.id,
+    Aliases: ep.aliases,
+    InterfaceName: ep.ifname,
+    Gateway: ep.ipv4 ? gw(4) : '',
+    IPAddress: ep.ipv4 ? splitCidr(ep.ipv4).ip : '',
+    IPPrefixLen: ep.ipv4 ? splitCidr(ep.ipv4).prefix : 0,
+    IPv6Gateway: ep.ipv6 ? gw(6) : '',
+    GlobalIPv6Address: ep.ipv6 ? splitCidr(ep.ipv6).ip : '',
+    GlobalIPv6PrefixLen: ep.ipv6 ? splitCidr(ep.ipv6).prefix : 0,
+    MacAddress: ep.mac ?? '',
+  };
+}
+
+/** A sandbox with its networks, shaped like `docker inspect`'s NetworkSettings. */
+export function sandboxView(core: Core, sb: Sandbox): Record<string, unknown> {
+  const networks: Record<string, unknown> = {};
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const ep of sandboxEndpoints(core.store, sb.id)) {
+    networks[findNetwork(core.store, ep.networkId).name] = endpointView(core, ep);
+    for (const p of ep.ports) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  }
+  return {
+    Id: sb.id,
+    Name: sb.name,
+    Created: sb.created,
+    Config: { Hostname: sb.hostname, ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
+    HostConfig: { NetworkMode: sb.mode === 'own' ? 'bridge' : sb.mode === 'container' ? `container:${sb.sharedWith}` : sb.mode, Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts },
+    NetworkSettings: { SandboxID: sb.id, SandboxKey: sb.key, Ports: ports, Networks: networks },
+  };
+}

@@ -1,0 +1,132 @@
+/** Sandbox lifecycle: a namespace (or the host's, or another sandbox's), its resolver files, its first network. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { family } from '../kernel/addr';
+import { NetlinkHandle } from '../kernel/netlink';
+import { createNetns, deleteNetns, netnsPath } from '../kernel/netns';
+import type { Sandbox, SandboxMode, Protocol } from '../model';
+import { randomHex, validateName } from '../names';
+import { keys } from '../store/store';
+import { teardownAll, Undo } from '../undo';
+import { type Core, findNetwork, findSandbox, now, sandboxDir, sandboxEndpoints } from './core';
+import { connect, type ConnectOptions, removeEndpoint } from './endpoint';
+import { refreshSandboxFiles } from './sandbox-files';
+
+/** Sandbox key of sandboxes that use the host's stack. */
+export const HOST_KEY = 'host';
+
+/** What `sandbox create` / `run` ask for. */
+export interface SandboxOptions extends ConnectOptions {
+  name: string;
+  hostname?: string;
+  /** Network name or id, `host`, `none` or `container:<sandbox>`; default `bridge`, as Docker. */
+  network?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** --add-host entries, "name:ip". */
+  addHost?: string[];
+  /** --expose'd ports, "80" or "53/udp". */
+  expose?: string[];
+}
+
+/** Checks every option that needs no state, before any side effect. */
+function validateOptions(o: SandboxOptions): void {
+  validateName('sandbox', o.name);
+  if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/.test(o.hostname)) throw new InvalidArgumentError(`invalid hostname "${o.hostname}"`);
+  for (const ip of o.dns ?? []) if (!family(ip)) throw new InvalidArgumentError(`--dns ${ip}: not an IP address`);
+  for (const h of o.addHost ?? []) {
+    const i = h.indexOf(':');
+    if (i < 1 || !family(h.slice(i + 1).replace(/^\[|\]$/g, ''))) throw new InvalidArgumentError(`invalid --add-host "${h}": expected NAME:IP`);
+  }
+  for (const p of o.expose ?? []) if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p) || Number(p.split('/')[0]) < 1 || Number(p.split('/')[0]) > 65535) throw new InvalidArgumentError(`invalid --expose "${p}"`);
+}
+
+/** Resolves --network into a mode, the network to join, and the sandbox whose stack is shared. */
+function resolveMode(core: Core, ref: string): { mode: SandboxMode; network?: string; shared?: Sandbox } {
+  if (ref.startsWith('container:')) {
+    const shared = findSandbox(core.store, ref.slice('container:'.length));
+    if (shared.mode === 'container') throw new InvalidArgumentError(`--network ${ref}: sandbox ${shared.name} itself shares another sandbox's stack`);
+    return { mode: 'container', shared };
+  }
+  const net = findNetwork(core.store, ref);
+  if (net.driver === 'host') return { mode: 'host', network: net.id };
+  if (net.driver === 'null') return { mode: 'none', network: net.id };
+  return { mode: 'own', network: net.id };
+}
+
+/** Creates a sandbox and joins its first network; nothing is left behind when a step fails. */
+export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sandbox> {
+  validateOptions(o);
+  const { mode, network, shared } = resolveMode(core, o.network ?? 'bridge');
+  if (mode === 'container' && (o.ip || o.ip6 || o.aliases?.length || o.mac)) throw new InvalidArgumentError('conflicting options: --ip, --alias and --mac-address cannot be used with the container network mode');
+  const id = randomHex(64);
+  const sb: Sandbox = {
+    id, name: o.name, hostname: o.hostname ?? (mode === 'host' ? os.hostname() : id.slice(0, 12)), mode,
+    key: mode === 'host' ? HOST_KEY : mode === 'container' ? shared!.key : netnsPath(`tsnet-${id.slice(0, 12)}`),
+    sharedWith: shared?.id, dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOptions ?? [] },
+    extraHosts: o.addHost ?? [], exposed: (o.expose ?? []).map((p) => ({ port: Number(p.split('/')[0]), protocol: (p.split('/')[1] ?? 'tcp') as Protocol })), created: now(),
+  };
+  const undo = new Undo();
+  try {
+    core.store.txn((t) => {
+      if (!t.create(keys.sandboxName(sb.name), sb.id)) throw new ConflictError(`sandbox name "${sb.name}" is already in use`);
+      t.put(keys.sandbox(sb.id), sb);
+    });
+    undo.push('record sandbox', () => forgetSandbox(core, sb));
+    if (mode === 'own' || mode === 'none') {
+      createNetns(sb.key);
+      undo.push('create namespace', () => deleteNetns(sb.key));
+      await loopbackUp(sb.key);
+    }
+    undo.push('sandbox files', () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }));
+    if (network) await connect(core, network, sb.id, o);
+    else refreshSandboxFiles(core, sb);
+    undo.commit();
+    return sb;
+  } catch (err) {
+    await undo.run();
+    throw err;
+  }
+}
+
+/** Sets the sandbox's loopback up (index 1 in every new namespace, but looked up by name to be sure). */
+async function loopbackUp(key: string): Promise<void> {
+  const h = NetlinkHandle.open(key);
+  try {
+    await h.setUp((await h.mustGetLink('lo')).index);
+  } finally {
+    h.close();
+  }
+}
+
+function forgetSandbox(core: Core, sb: Sandbox): void {
+  core.store.txn((t) => {
+    t.delete(keys.sandbox(sb.id));
+    if (t.get<string>(keys.sandboxName(sb.name)) === sb.id) t.delete(keys.sandboxName(sb.name));
+  });
+}
+
+/** Deletes a sandbox: every endpoint, the namespace, the files, the record; refused while others share its stack. */
+export async function deleteSandbox(core: Core, ref: string): Promise<Sandbox> {
+  const sb = findSandbox(core.store, ref);
+  const dependents = core.store.list<Sandbox>('sandbox/').filter((s) => s.value.sharedWith === sb.id);
+  if (dependents.length) throw new ConflictError(`sandbox ${sb.name}: its network stack is shared by ${dependents.map((d) => d.value.name).join(', ')}`);
+  const steps = sandboxEndpoints(core.store, sb.id).map((ep) => async () => removeEndpoint(core, findNetwork(core.store, ep.networkId), sb, ep));
+  await teardownAll(`delete sandbox ${sb.name}`, [
+    ...steps,
+    () => { if (sb.mode === 'own' || sb.mode === 'none') deleteNetns(sb.key); },
+    () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }),
+    () => forgetSandbox(core, sb),
+  ]);
+  return sb;
+}
+
+/** The sandbox whose files and stack a sandbox uses (itself, or the one it shares with). */
+export function stackOwner(core: Core, sb: Sandbox): Sandbox {
+  if (!sb.sharedWith) return sb;
+  const owner = core.store.get<Sandbox>(keys.sandbox(sb.sharedWith));
+  if (!owner) throw new NotFoundError(`sandbox ${sb.name}: the sandbox it shares a stack with is gone`);
+  return owner;
+}

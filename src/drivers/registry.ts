@@ -1,0 +1,29 @@
+/** Driver name → factory (libnetwork's drivers_linux.go): the one place drivers are registered. */
+import { InvalidArgumentError } from '../errors';
+import { BridgeDriver } from './bridge';
+import type { DriverContext, NetworkDriver } from './driver';
+import { HostDriver } from './host';
+import { NullDriver } from './none';
+
+const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
+  bridge: (ctx) => new BridgeDriver(ctx),
+  host: () => new HostDriver(),
+  null: () => new NullDriver(),
+};
+
+/** Names a user may pass to `-d`. */
+export function driverNames(): string[] {
+  return Object.keys(FACTORIES);
+}
+
+/** Instantiates every registered driver for one controller. */
+export function createDrivers(ctx: DriverContext): Map<string, NetworkDriver> {
+  return new Map(Object.entries(FACTORIES).map(([name, make]) => [name, make(ctx)]));
+}
+
+/** The driver called name, or InvalidArgument naming the known ones. */
+export function getDriver(drivers: Map<string, NetworkDriver>, name: string): NetworkDriver {
+  const d = drivers.get(name);
+  if (!d) throw new InvalidArgumentError(`unknown driver "${name}": known drivers are ${[...drivers.keys()].join(', ')}`);
+  return d;
+}
