@@ -1,0 +1,19 @@
+/** connect / disconnect: attach a sandbox to a network and detach it. */
+import type { Command } from 'commander';
+import { collect, withController } from '../common';
+
+/** Registers connect and disconnect on parent. */
+export function registerConnectCommands(parent: Command): void {
+  parent.command('connect <network> <sandbox>').description('connect a sandbox to a network')
+    .option('--ip <ipv4>', 'static IPv4 address')
+    .option('--ip6 <ipv6>', 'static IPv6 address')
+    .option('--alias <name>', 'DNS alias on this network (repeatable)', collect, [])
+    .action(async (net: string, sb: string, f: { ip?: string; ip6?: string; alias: string[] }, cmd: Command) => {
+      await withController(cmd, (c) => c.connect(net, sb, { ip: f.ip, ip6: f.ip6, aliases: f.alias }));
+    });
+  parent.command('disconnect <network> <sandbox>').description('disconnect a sandbox from a network')
+    .option('-f, --force', 'succeed even when the sandbox is not connected')
+    .action(async (net: string, sb: string, f: { force?: boolean }, cmd: Command) => {
+      await withController(cmd, (c) => c.disconnect(net, sb, { force: f.force }));
+    });
+}

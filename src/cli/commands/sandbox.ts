@@ -1,0 +1,78 @@
+/** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
+import type { Command } from 'commander';
+import { type Controller, InvalidArgumentError, SANDBOX_EXEC, type SandboxOptions } from '../../index';
+import { runInteractive } from '../../kernel/exec';
+import { collect, printJson, printTable, withController } from '../common';
+
+interface SandboxFlags { hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
+
+/** Adds the options shared by `sandbox create` and `run`. */
+function sandboxOptions(cmd: Command): Command {
+  return cmd
+    .option('--hostname <name>', 'hostname inside the sandbox')
+    .option('--network <net>', 'network, host, none or container:<sandbox> (default: bridge)')
+    .option('--ip <ipv4>', 'static IPv4 address on the network')
+    .option('--ip6 <ipv6>', 'static IPv6 address on the network')
+    .option('--alias <name>', 'DNS alias on the network (repeatable)', collect, [])
+    .option('--mac-address <mac>', 'MAC address of the interface')
+    .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
+    .option('--dns-opt <option>', 'resolver option (repeatable)', collect, [])
+    .option('--add-host <name:ip>', 'extra hosts entry (repeatable)', collect, [])
+    .option('--expose <port[/proto]>', 'expose a port (repeatable)', collect, []);
+}
+
+function toOptions(name: string, f: SandboxFlags): SandboxOptions {
+  return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose };
+}
+
+/** Runs argv inside the sandbox's namespace with its resolver files and hostname; resolves with the exit code. */
+export function execIn(c: Controller, ref: string, argv: string[]): Promise<number> {
+  if (!argv.length) throw new InvalidArgumentError('exec: a command is required after --');
+  const t = c.execTarget(ref);
+  return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
+}
+
+/** Registers `sandbox …` and `run`. */
+export function registerSandboxCommands(program: Command): void {
+  const sandbox = program.command('sandbox').description('manage sandboxes (a container network stack)');
+  sandboxOptions(sandbox.command('create <name>').description('create a sandbox and connect it to its network'))
+    .action(async (name: string, f: SandboxFlags, cmd: Command) => {
+      const sb = await withController(cmd, (c) => c.createSandbox(toOptions(name, f)));
+      process.stdout.write(sb.id + '\n');
+    });
+  sandbox.command('ls').alias('list').description('list sandboxes')
+    .option('-q, --quiet', 'only ids')
+    .action(async (f: { quiet?: boolean }, cmd: Command) => {
+      const rows = await withController(cmd, (c) => c.listSandboxes().map((s) => {
+        const eps = c.sandboxEndpoints(s.id);
+        return [s.id.slice(0, 12), s.name, s.mode === 'own' ? 'private' : s.mode, eps.map((e) => e.ipv4?.split('/')[0]).filter(Boolean).join(',')];
+      }), { readOnly: true });
+      if (f.quiet) for (const r of rows) process.stdout.write(r[0] + '\n');
+      else printTable(['SANDBOX ID', 'NAME', 'STACK', 'IPV4'], rows);
+    });
+  sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON')
+    .action(async (refs: string[], _f: unknown, cmd: Command) => printJson(await withController(cmd, (c) => refs.map((r) => c.inspectSandbox(r)), { readOnly: true })));
+  sandbox.command('rm <sandbox...>').alias('remove').description('remove sandboxes and their endpoints')
+    .action(async (refs: string[], _f: unknown, cmd: Command) => {
+      await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); process.stdout.write(r + '\n'); } });
+    });
+  sandbox.command('exec <sandbox> <command...>').description('run a command inside a sandbox: tsnet sandbox exec NAME -- CMD…')
+    .action(async (ref: string, argv: string[], _f: unknown, cmd: Command) => {
+      process.exitCode = await withController(cmd, (c) => execIn(c, ref, argv), { readOnly: true });
+    });
+  sandboxOptions(program.command('run').description('create a sandbox and run a command in it: tsnet run --name N --network NET -- CMD…'))
+    .requiredOption('--name <name>', 'sandbox name')
+    .option('--rm', 'remove the sandbox when the command exits')
+    .argument('<command...>')
+    .action(async (argv: string[], f: SandboxFlags & { name: string; rm?: boolean }, cmd: Command) => {
+      process.exitCode = await withController(cmd, async (c) => {
+        await c.createSandbox(toOptions(f.name, f));
+        try {
+          return await execIn(c, f.name, argv);
+        } finally {
+          if (f.rm) await c.deleteSandbox(f.name);
+        }
+      });
+    });
+}

@@ -1,0 +1,54 @@
+/** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
+import type { Command } from 'commander';
+import { Controller, describe, ERROR_CODES, InvalidArgumentError, kindOf } from '../index';
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Parses repeated KEY=VALUE options into a map; what names the option for errors. */
+export function keyValues(items: string[] = [], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const i = item.indexOf('=');
+    if (i < 1) throw new InvalidArgumentError(`invalid ${what} "${item}": expected KEY=VALUE`);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/** Global options of the root command. */
+function globals(cmd: Command): { stateDir?: string } {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root.opts();
+}
+
+/** Runs fn with an open controller and closes it, whatever happens. */
+export async function withController<T>(cmd: Command, fn: (c: Controller) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
+  const c = await Controller.open({ stateDir: globals(cmd).stateDir, readOnly: opts.readOnly });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+/** Writes JSON to stdout: the only stdout besides tables. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 4) + '\n');
+}
+
+/** Prints rows as left-aligned columns, like docker's tables. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows]) process.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] + 3))).join('') + '\n');
+}
+
+/** Prints one error line and returns the kind's exit code. */
+export function reportError(err: unknown): number {
+  process.stderr.write(`tsnet: ${describe(err)}\n`);
+  if (process.env.TSNET_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return ERROR_CODES[kindOf(err)].exit;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/** The tsnet command for administrators, shaped like `docker network`. */
+import { Command, CommanderError } from 'commander';
+import { registerConnectCommands } from './commands/connect';
+import { registerNetworkCommands } from './commands/network';
+import { registerSandboxCommands } from './commands/sandbox';
+import { reportError } from './common';
+
+/** Builds the command tree (exported so tests can drive it in-process). */
+export function buildProgram(): Command {
+  const program = new Command('tsnet')
+    .description('container networking: networks, sandboxes and the links between them')
+    .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerNetworkCommands(program);
+  registerNetworkCommands(program.command('network').description('manage networks (same verbs as the top level)'));
+  registerConnectCommands(program);
+  registerSandboxCommands(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err);
+  }
+}
+
+void main();
