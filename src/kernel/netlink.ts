@@ -280,7 +280,7 @@ export class NetlinkHandle {
   async listRoutes(family: 4 | 6): Promise<RouteInfo[]> {
     const msgs = await this.call('list routes', () => this.sock.getRoutes({ family: family === 4 ? AF_INET : AF_INET6 }));
     return msgs
-      .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN && m.data.type === 1)
+      .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN && isUnicast(m.data.type))
       .map((m) => ({
         family,
         dst: m.attrs.dst ? `${bufferToIp(m.attrs.dst)}/${m.data.dstLen}` : undefined,
@@ -301,6 +301,11 @@ export class NetlinkHandle {
     await this.call(`add fdb ${mac} dst ${dst}`, () =>
       this.sock.newNeighbor({ family: AF_BRIDGE, ifindex: index, state: { permanent: true } as rt.NeighborState, flags: { self: true } }, { lladdr: macToBuffer(mac), dst: ipToBuffer(dst) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
   }
+}
+
+/** Parsed route types arrive as enum names, raw ones as numbers. */
+function isUnicast(type: unknown): boolean {
+  return type === 'UNICAST' || type === 1;
 }
 
 function routeMsg(r: { dst?: string; gateway?: string; oif?: number; metric?: number }): [rt.Route, rt.RouteAttrs] {
