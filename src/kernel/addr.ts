@@ -1,5 +1,6 @@
 /** Address and CIDR helpers shared by the kernel layer, IPAM and drivers (pure, no I/O). */
 import * as net from 'node:net';
+import { InvalidArgumentError } from '../errors';
 
 /** Address family of an IP literal: 4, 6, or 0 when it is not one. */
 export function family(ip: string): 0 | 4 | 6 {
@@ -13,7 +14,7 @@ export function splitCidr(cidr: string): { ip: string; prefix: number; family: 4
   const fam = family(ip);
   const bits = fam === 4 ? 32 : 128;
   const prefix = slash < 0 ? bits : Number(cidr.slice(slash + 1));
-  if (!fam || !/^\d+$/.test(slash < 0 ? String(bits) : cidr.slice(slash + 1)) || prefix > bits) throw new Error(`invalid CIDR "${cidr}"`);
+  if (!fam || !/^\d+$/.test(slash < 0 ? String(bits) : cidr.slice(slash + 1)) || prefix > bits) throw new InvalidArgumentError(`invalid CIDR "${cidr}"`);
   return { ip, prefix, family: fam };
 }
 
@@ -32,7 +33,7 @@ export function bigIntToIp(n: bigint, fam: 4 | 6): string {
 export function ipToBuffer(ip: string): Buffer {
   const fam = family(ip);
   if (fam === 4) return Buffer.from(ip.split('.').map(Number));
-  if (fam !== 6) throw new Error(`invalid IP address "${ip}"`);
+  if (fam !== 6) throw new InvalidArgumentError(`invalid IP address "${ip}"`);
   let [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
   const parse = (s: string | undefined) => (s ? s.split(':') : []);
   let h = parse(head);
@@ -106,7 +107,7 @@ export function macFromIpv4(ip: string): string {
 
 /** "aa:bb:…" to 6 bytes. */
 export function macToBuffer(mac: string): Buffer {
-  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new Error(`invalid MAC address "${mac}"`);
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new InvalidArgumentError(`invalid MAC address "${mac}"`);
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
 
