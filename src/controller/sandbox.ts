@@ -20,8 +20,8 @@ export const HOST_KEY = 'host';
 export interface SandboxOptions extends ConnectOptions {
   name: string;
   hostname?: string;
-  /** Network name or id, `host`, `none` or `container:<sandbox>`; default `bridge`, as Docker. */
-  network?: string;
+  /** Network name or id, `host`, `none` or `container:<sandbox>`; default `bridge`, as Docker; null: an own stack with no network yet. */
+  network?: string | null;
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
@@ -59,7 +59,7 @@ function resolveMode(core: Core, ref: string): { mode: SandboxMode; network?: st
 /** Creates a sandbox and joins its first network; nothing is left behind when a step fails. */
 export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sandbox> {
   validateOptions(o);
-  const { mode, network, shared } = resolveMode(core, o.network ?? 'bridge');
+  const { mode, network, shared } = o.network === null ? { mode: 'own' as const, network: undefined, shared: undefined } : resolveMode(core, o.network ?? 'bridge');
   if (mode === 'container' && (o.ip || o.ip6 || o.aliases?.length || o.mac)) throw new InvalidArgumentError('conflicting options: --ip, --alias and --mac-address cannot be used with the container network mode');
   const id = randomHex(64);
   const sb: Sandbox = {

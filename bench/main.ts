@@ -1,0 +1,24 @@
+/** `npm run bench`: runs every benchmark inside the private host and prints one JSON document. */
+import { Controller } from '../src/index';
+import { measureAttach } from './attach';
+
+async function main(): Promise<void> {
+  const only = process.env.TSNET_BENCH?.split(',');
+  const want = (name: string) => !only || only.includes(name);
+  const result: Record<string, unknown> = { machine: { cpus: require('node:os').cpus().length, node: process.version }, date: new Date().toISOString() };
+  const c = await Controller.open({ config: {} });
+  try {
+    if (want('attach')) {
+      result.attach = [];
+      for (const n of [10, 100, 500]) (result.attach as unknown[]).push(await measureAttach(c, n, '10.77.0.0/16'));
+    }
+  } finally {
+    c.close();
+  }
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : err}\n`);
+  process.exit(1);
+});
