@@ -113,6 +113,8 @@ export interface Sandbox {
   key: string;
   /** For container mode: the sandbox whose stack this one shares. */
   sharedWith?: string;
+  /** The namespace belongs to someone else (a CNI runtime, an engine): tsnet never creates or deletes it. */
+  external?: boolean;
   dns: DnsSettings;
   /** --add-host entries as "name:ip". */
   extraHosts: string[];

@@ -29,6 +29,8 @@ export interface SandboxOptions extends ConnectOptions {
   addHost?: string[];
   /** --expose'd ports, "80" or "53/udp". */
   expose?: string[];
+  /** An existing network namespace to use (a CNI runtime's or an engine's); tsnet will not create or delete it. */
+  netnsPath?: string;
 }
 
 /** Checks every option that needs no state, before any side effect. */
@@ -61,11 +63,13 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
   validateOptions(o);
   const { mode, network, shared } = o.network === null ? { mode: 'own' as const, network: undefined, shared: undefined } : resolveMode(core, o.network ?? 'bridge');
   if (mode === 'container' && (o.ip || o.ip6 || o.aliases?.length || o.mac)) throw new InvalidArgumentError('conflicting options: --ip, --alias and --mac-address cannot be used with the container network mode');
+  if (o.netnsPath && (mode === 'host' || mode === 'container')) throw new InvalidArgumentError(`conflicting options: a namespace path cannot be used with the ${mode} network mode`);
+  if (o.netnsPath && !fs.existsSync(o.netnsPath)) throw new NotFoundError(`network namespace ${o.netnsPath}: does not exist`);
   const id = randomHex(64);
   const sb: Sandbox = {
     id, name: o.name, hostname: o.hostname ?? (mode === 'host' ? os.hostname() : id.slice(0, 12)), mode,
-    key: mode === 'host' ? HOST_KEY : mode === 'container' ? shared!.key : netnsPath(`tsnet-${id.slice(0, 12)}`),
-    sharedWith: shared?.id, dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOptions ?? [] },
+    key: mode === 'host' ? HOST_KEY : mode === 'container' ? shared!.key : o.netnsPath ?? netnsPath(`tsnet-${id.slice(0, 12)}`),
+    sharedWith: shared?.id, external: o.netnsPath ? true : undefined, dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOptions ?? [] },
     extraHosts: o.addHost ?? [], exposed: (o.expose ?? []).map((p) => ({ port: Number(p.split('/')[0]), protocol: (p.split('/')[1] ?? 'tcp') as Protocol })), created: now(),
   };
   const undo = new Undo();
@@ -75,7 +79,7 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
       t.put(keys.sandbox(sb.id), sb);
     });
     undo.push('record sandbox', () => forgetSandbox(core, sb));
-    if (mode === 'own' || mode === 'none') {
+    if ((mode === 'own' || mode === 'none') && !sb.external) {
       createNetns(sb.key);
       undo.push('create namespace', () => deleteNetns(sb.key));
       await loopbackUp(sb.key);
@@ -116,7 +120,7 @@ export async function deleteSandbox(core: Core, ref: string): Promise<Sandbox> {
   const steps = sandboxEndpoints(core.store, sb.id).map((ep) => async () => removeEndpoint(core, findNetwork(core.store, ep.networkId), sb, ep));
   await teardownAll(`delete sandbox ${sb.name}`, [
     ...steps,
-    () => { if (sb.mode === 'own' || sb.mode === 'none') deleteNetns(sb.key); },
+    () => { if ((sb.mode === 'own' || sb.mode === 'none') && !sb.external) deleteNetns(sb.key); },
     () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }),
     () => forgetSandbox(core, sb),
   ]);

@@ -49,8 +49,8 @@ class SqliteStore implements Store {
       tomb: db.prepare<[string, number]>('INSERT INTO tombstone (key, rev) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET rev = excluded.rev'),
       untomb: db.prepare<[string]>('DELETE FROM tombstone WHERE key = ?'),
       rev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'rev'"),
-      changed: db.prepare<[string, string, number], { key: string; value: string | null }>(
-        'SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 AND rev > ?3 UNION ALL SELECT key, NULL FROM tombstone WHERE key >= ?1 AND key < ?2 AND rev > ?3'),
+      changed: db.prepare<[{ lo: string; hi: string; rev: number }], { key: string; value: string | null }>(
+        'SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND rev > @rev UNION ALL SELECT key, NULL FROM tombstone WHERE key >= @lo AND key < @hi AND rev > @rev'),
     };
   }
 
@@ -125,7 +125,7 @@ class SqliteStore implements Store {
     const rev = this.stmts.rev.get()!.value;
     for (const w of this.watchers) {
       if (rev <= w.rev) continue;
-      const rows = this.stmts.changed.all(w.prefix, prefixEnd(w.prefix), w.rev);
+      const rows = this.stmts.changed.all({ lo: w.prefix, hi: prefixEnd(w.prefix), rev: w.rev });
       w.rev = rev;
       if (rows.length) w.onChange(rows.map((r) => ({ key: r.key, value: r.value === null ? undefined : JSON.parse(r.value) })));
     }
