@@ -19,7 +19,7 @@ export interface ControllerOptions {
   stateDir?: string;
   /** Daemon config; default: read from TSNET_CONFIG or /etc/tsnet/daemon.json. */
   config?: DaemonConfig;
-  /** Skip creating the predefined networks and restoring kernel state (for read-only commands). */
+  /** Skip re-creating lost kernel objects (read-only commands); the predefined networks are still ensured. */
   readOnly?: boolean;
 }
 
@@ -27,7 +27,7 @@ export interface ControllerOptions {
 export class Controller {
   private constructor(private readonly core: Core) {}
 
-  /** Opens the store and, unless readOnly, makes sure the predefined networks exist and their devices are up. */
+  /** Opens the store, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
   static async open(opts: ControllerOptions = {}): Promise<Controller> {
     const stateDir = opts.stateDir ?? defaultStateDir();
     const config = opts.config ?? loadDaemonConfig();
@@ -36,10 +36,8 @@ export class Controller {
     const core: Core = { store, ipam: createIpam(), drivers: createDrivers({ host }), host, config, stateDir };
     const ctl = new Controller(core);
     try {
-      if (!opts.readOnly) {
-        await ensurePredefined(core);
-        await restoreNetworks(core);
-      }
+      await ensurePredefined(core);
+      if (!opts.readOnly) await restoreNetworks(core);
     } catch (err) {
       ctl.close();
       throw err;

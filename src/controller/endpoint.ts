@@ -108,7 +108,8 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       const iface = await driver.createEndpoint(net, ep, handle);
       Object.assign(ep, iface);
       undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
-      await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep) });
+      const isDefaultBridge = net.options['com.docker.network.bridge.default_bridge'] === 'true';
+      await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep), gatewayOverride: isDefaultBridge ? core.config['default-gateway'] : undefined });
       core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
     }
     refreshSandboxFiles(core, sb);

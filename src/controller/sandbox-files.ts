@@ -38,11 +38,12 @@ export function nameservers(text: string): string[] {
 }
 
 /** resolv.conf: the embedded resolver on user-defined networks, otherwise the host's servers without loopback ones. */
-export function renderResolvConf(sb: Sandbox, embedded: boolean, hostText: string, configDns: string[] = []): string {
+export function renderResolvConf(sb: Sandbox, embedded: boolean, hostText: string, config: { dns?: string[]; 'dns-search'?: string[]; 'dns-opts'?: string[] } = {}): string {
+  const configDns = config.dns ?? [];
   const hostSearch = hostText.split('\n').map((l) => /^\s*search\s+(.+)/.exec(l)?.[1]).filter(Boolean).join(' ').split(/\s+/).filter(Boolean);
-  const search = sb.dns.search.length ? sb.dns.search : hostSearch;
+  const search = sb.dns.search.length ? sb.dns.search : config['dns-search']?.length ? config['dns-search'] : hostSearch;
   let servers: string[];
-  let options = sb.dns.options;
+  let options = sb.dns.options.length ? sb.dns.options : config['dns-opts'] ?? [];
   if (embedded) {
     servers = [EMBEDDED_DNS];
     if (!options.some((o) => o.startsWith('ndots:'))) options = ['ndots:0', ...options];
@@ -80,5 +81,5 @@ export function refreshSandboxFiles(core: Core, sb: Sandbox): void {
   }
   writeInPlace(path.join(dir, 'hostname'), owner.hostname + '\n');
   writeInPlace(path.join(dir, 'hosts'), renderHosts(owner, eps));
-  writeInPlace(path.join(dir, 'resolv.conf'), renderResolvConf(owner, embedded, hostText, core.config.dns));
+  writeInPlace(path.join(dir, 'resolv.conf'), renderResolvConf(owner, embedded, hostText, core.config));
 }

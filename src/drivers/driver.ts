@@ -30,6 +30,14 @@ export interface EndpointInterface {
   mac?: string;
 }
 
+/** What the controller decides for a join. */
+export interface JoinOptions {
+  /** Whether this network provides the sandbox's default route. */
+  defaultRoute: boolean;
+  /** IPv4 default gateway instead of the network's (daemon config default-gateway, default bridge only). */
+  gatewayOverride?: string;
+}
+
 /** What join configured in the sandbox. */
 export interface JoinInfo {
   ifname: string;
@@ -56,7 +64,7 @@ export interface NetworkDriver {
   /** Makes the endpoint's interface (veth pair, peer inside the sandbox). */
   createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface>;
   /** Configures the interface inside the sandbox: addresses, up, routes. */
-  join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: { defaultRoute: boolean }): Promise<JoinInfo>;
+  join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: JoinOptions): Promise<JoinInfo>;
   /** Undoes join inside the sandbox (a gone sandbox counts as done). */
   leave(net: Network, ep: Endpoint, sandbox: SandboxHandle | undefined): Promise<void>;
   /** Removes the endpoint's host-side objects; missing ones count as removed. */

@@ -6,7 +6,7 @@ import { log } from '../../log';
 import type { Endpoint, Network } from '../../model';
 import { randomHex } from '../../names';
 import { Undo } from '../../undo';
-import type { DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, NetworkDriver, SandboxHandle } from '../driver';
+import type { DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, SandboxHandle } from '../driver';
 import { parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
@@ -81,12 +81,12 @@ export class BridgeDriver implements NetworkDriver {
     return { hostVeth, mac };
   }
 
-  async join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: { defaultRoute: boolean }): Promise<JoinInfo> {
+  async join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: JoinOptions): Promise<JoinInfo> {
     const s = sandbox.netlink;
     const link = await s.mustGetLink(ep.ifname);
     for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) await s.addAddr(link.index, cidr);
     await s.setUp(link.index);
-    const gateway = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 4)?.gateway;
+    const gateway = opts.gatewayOverride ?? net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 4)?.gateway;
     const gateway6 = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 6)?.gateway;
     // Internal networks have no way out, so no default route through them (as Docker).
     if (opts.defaultRoute && !net.internal) {

@@ -21,5 +21,6 @@ describe('sandbox files', () => {
     assert.equal(renderResolvConf(sb(), false, 'nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\n'), 'nameserver 192.0.2.1\nsearch lan\n');
     assert.equal(renderResolvConf(sb(), false, 'nameserver 127.0.0.53\n'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
     assert.equal(renderResolvConf(sb({ dns: { servers: ['192.0.2.9'], search: [], options: [] } }), false, 'nameserver 192.0.2.1\n'), 'nameserver 192.0.2.9\n');
+    assert.equal(renderResolvConf(sb(), false, 'nameserver 192.0.2.1\n', { dns: ['192.0.2.7'], 'dns-search': ['d.example'], 'dns-opts': ['rotate'] }), 'nameserver 192.0.2.7\nsearch d.example\noptions rotate\n');
   });
 });

@@ -1,0 +1,122 @@
+/** The tsnet CLI as an administrator uses it: create/ls/inspect/connect/disconnect/prune, help, config, restore. */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CLI, tsnet } from '../../helpers/cli';
+
+const PRIVATE_HOST = path.join(__dirname, '..', '..', 'helpers', 'private-host.js');
+
+/** Runs a bash script in a fresh nested private host (its own namespaces and state dir), with `tsnet` defined. */
+function inFreshHost(script: string, env: Record<string, string> = {}): { status: number; out: string } {
+  const prelude = `set -e\ntsnet() { ${process.execPath} ${CLI} "$@"; }\n`;
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.TSNET_PRIVATE_HOST;
+  delete childEnv.TSNET_STATE_DIR;
+  const r = spawnSync(process.execPath, [PRIVATE_HOST, 'bash', '-c', prelude + script], { encoding: 'utf8', env: childEnv, timeout: 60000 });
+  return { status: r.status ?? -1, out: r.stdout + r.stderr };
+}
+
+describe('tsnet CLI', function () {
+  this.timeout(60000);
+  const run = process.pid.toString(36);
+  const net = `clinet-${run}`;
+  after(() => {
+    tsnet('sandbox', 'rm', `c1-${run}`, `c3-${run}`);
+    tsnet('rm', net, `cli2-${run}`);
+  });
+
+  it('creates mynet as in the issue and inspects it in the docker shape', () => {
+    assert.equal(tsnet('create', '-d', 'bridge', '--subnet', '172.21.0.0/16', '--label', 'team=net', net).status, 0);
+    const [view] = JSON.parse(tsnet('inspect', net).stdout);
+    assert.deepEqual(Object.keys(view), ['Name', 'Id', 'Created', 'Scope', 'Driver', 'EnableIPv6', 'IPAM', 'Internal', 'Attachable', 'Ingress', 'ConfigFrom', 'ConfigOnly', 'Containers', 'Options', 'Labels']);
+    assert.equal(view.Name, net);
+    assert.match(view.Id, /^[0-9a-f]{64}$/);
+    assert.deepEqual(view.IPAM.Config, [{ Subnet: '172.21.0.0/16', Gateway: '172.21.0.1' }]);
+    assert.equal(view.Driver, 'bridge');
+    assert.deepEqual(view.Labels, { team: 'net' });
+  });
+
+  it('lists as a table, quietly, filtered and as JSON lines', () => {
+    const table = tsnet('ls').stdout.split('\n');
+    assert.match(table[0], /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
+    assert.ok(table.some((l) => /\sbridge\s+bridge\s+local$/.test(l)));
+    assert.ok(table.some((l) => l.includes(net)));
+    const quiet = tsnet('ls', '-q', '--filter', `name=${net}`).stdout.trim();
+    assert.match(quiet, /^[0-9a-f]{12}$/);
+    const json = tsnet('ls', '--format', 'json', '--filter', 'label=team=net').stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(json.map((j) => j.Name), [net]);
+    assert.equal(tsnet('ls', '--filter', 'bogus=1').status, 2);
+  });
+
+  it('connects with a static IP and alias, shows it in inspect, and disconnects', () => {
+    assert.equal(tsnet('sandbox', 'create', `c1-${run}`, '--network', 'none').status, 0);
+    assert.match(tsnet('connect', net, `c1-${run}`).stderr, /private \(none\) mode/);
+    assert.equal(tsnet('sandbox', 'rm', `c1-${run}`).status, 0);
+    assert.equal(tsnet('sandbox', 'create', `c1-${run}`, '--network', net, '--ip', '172.21.0.77', '--alias', 'seventy').status, 0);
+    const [view] = JSON.parse(tsnet('inspect', net).stdout);
+    const entries = Object.values(view.Containers) as { Name: string; IPv4Address: string }[];
+    assert.deepEqual(entries.map((e) => [e.Name, e.IPv4Address]), [[`c1-${run}`, '172.21.0.77/16']]);
+    const [sb] = JSON.parse(tsnet('sandbox', 'inspect', `c1-${run}`).stdout);
+    assert.deepEqual(sb.NetworkSettings.Networks[net].Aliases, ['seventy']);
+    assert.equal(tsnet('disconnect', net, `c1-${run}`).status, 0);
+    assert.equal(tsnet('disconnect', net, `c1-${run}`).status, 3);
+    assert.equal(tsnet('disconnect', '-f', net, `c1-${run}`).status, 0);
+  });
+
+  it('prunes only unused user-defined networks', () => {
+    assert.equal(tsnet('create', '--subnet', '172.20.9.0/24', `cli2-${run}`).status, 0);
+    assert.equal(tsnet('sandbox', 'create', `c1b-${run}`, '--network', net).status, 0);
+    try {
+      const out = tsnet('prune', '-f').stdout;
+      assert.match(out, new RegExp(`cli2-${run}`));
+      assert.doesNotMatch(out, new RegExp(`${net}|bridge|none|host`));
+    } finally {
+      tsnet('sandbox', 'rm', `c1b-${run}`);
+    }
+  });
+
+  it('has --help on every command', () => {
+    const cmds = [[], ['create'], ['ls'], ['inspect'], ['rm'], ['prune'], ['connect'], ['disconnect'], ['network'], ['network', 'create'], ['sandbox'], ['sandbox', 'create'], ['sandbox', 'ls'], ['sandbox', 'inspect'], ['sandbox', 'rm'], ['sandbox', 'exec'], ['run']];
+    for (const c of cmds) {
+      const r = tsnet(...c, '--help');
+      assert.equal(r.status, 0, `tsnet ${c.join(' ')} --help`);
+      assert.match(r.stdout, /^Usage: tsnet/);
+    }
+  });
+
+  it('runs a command inside a sandbox with its hostname, hosts and resolv.conf', () => {
+    assert.equal(tsnet('sandbox', 'create', `c3-${run}`, '--network', net, '--hostname', 'inner', '--add-host', 'db:10.1.2.3').status, 0);
+    const r = spawnSync(process.execPath, [CLI, 'sandbox', 'exec', `c3-${run}`, '--', 'sh', '-c', 'hostname; grep db /etc/hosts; cat /etc/resolv.conf; exit 7'], { encoding: 'utf8' });
+    assert.equal(r.status, 7);
+    assert.match(r.stdout, /^inner\n10\.1\.2\.3\tdb\nnameserver 127\.0\.0\.11\noptions ndots:0\n$/);
+  });
+
+  it('applies the daemon config (bip, mtu) to the default bridge on first start', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-cfg-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ bip: '172.19.0.1/24', mtu: 1400, 'default-gateway': '172.19.0.254', dns: ['192.0.2.53'] }));
+      const r = inFreshHost(`tsnet inspect bridge; ip -o link show tsnet0
+        tsnet sandbox create d1 >/dev/null
+        tsnet sandbox exec d1 -- sh -c 'ip route show default; cat /etc/resolv.conf'`, { TSNET_CONFIG: path.join(dir, 'daemon.json') });
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /"Subnet": "172\.19\.0\.0\/24",\s+"Gateway": "172\.19\.0\.1"/);
+      assert.match(r.out, /mtu 1400/);
+      assert.match(r.out, /default via 172\.19\.0\.254 dev eth0/);
+      assert.match(r.out, /nameserver 192\.0\.2\.53/);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('keeps state across a restart and re-creates bridges the kernel lost', () => {
+    const r = inFreshHost(`tsnet create --subnet 172.18.5.0/24 keep >/dev/null
+      br=br-$(tsnet ls -q --no-trunc --filter name=keep | cut -c1-12)
+      ip link del "$br"
+      tsnet ls -q --filter name=keep
+      ip -o addr show "$br" | grep -o '172.18.5.1/24'`);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /^[0-9a-f]{12}\n172\.18\.5\.1\/24\n$/);
+  });
+});
