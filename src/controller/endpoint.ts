@@ -2,11 +2,11 @@
 import * as fs from 'node:fs';
 import type { SandboxHandle } from '../drivers/driver';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
-import { splitCidr } from '../kernel/addr';
+import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import type { Endpoint, Network, Sandbox } from '../model';
-import { randomHex } from '../names';
+import { randomHex, validateIfname } from '../names';
 import { keys, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, findSandbox, sandboxEndpoints } from './core';
@@ -24,6 +24,8 @@ export interface ConnectOptions {
   aliases?: string[];
   /** Fixed MAC address for the sandbox interface. */
   mac?: string;
+  /** Interface name inside the sandbox (CNI_IFNAME); default the first free ethN. */
+  ifname?: string;
 }
 
 /** Opens the kernel handles of a sandbox's namespace; close() releases them. */
@@ -53,6 +55,11 @@ function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: Con
   if (sb.mode === 'none' && existing.length) throw new ConflictError(`sandbox ${sb.name}: container cannot be connected to multiple networks with one of the networks in private (none) mode`);
   if (net.driver === 'null' && (existing.length || sb.mode !== 'none')) throw new ConflictError(`sandbox ${sb.name}: container cannot be connected to multiple networks with one of the networks in private (none) mode`);
   if (existing.some((e) => e.networkId === net.id)) throw new ConflictError(`endpoint with name ${sb.name} already exists in network ${net.name}`);
+  if (opts.ifname !== undefined) {
+    validateIfname(opts.ifname);
+    if (existing.some((e) => e.ifname === opts.ifname)) throw new ConflictError(`sandbox ${sb.name}: interface ${opts.ifname} already exists`);
+  }
+  if (opts.mac !== undefined) macToBuffer(opts.mac);
   if (opts.ip && splitCidr(opts.ip).family !== 4) throw new InvalidArgumentError(`--ip ${opts.ip}: not an IPv4 address`);
   if (opts.ip6 && splitCidr(opts.ip6).family !== 6) throw new InvalidArgumentError(`--ip6 ${opts.ip6}: not an IPv6 address`);
   if ((opts.ip || opts.ip6) && !net.ipam.length) throw new InvalidArgumentError(`network ${net.name}: does not take static addresses`);
@@ -66,7 +73,7 @@ function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts
   const driver = driverOf(core, net);
   const ep: Endpoint = {
     id: randomHex(64), name: sb.name, networkId: net.id, sandboxId: sb.id,
-    ifname: driver.capabilities.sandboxMode === 'own' ? nextIfname(existing) : '',
+    ifname: driver.capabilities.sandboxMode === 'own' ? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
   };
   for (const pool of net.ipam) {

@@ -108,6 +108,8 @@ export function macFromIpv4(ip: string): string {
 /** "aa:bb:…" to 6 bytes. */
 export function macToBuffer(mac: string): Buffer {
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new InvalidArgumentError(`invalid MAC address "${mac}"`);
+  // A multicast MAC (low bit of the first byte) cannot be an interface address.
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw new InvalidArgumentError(`invalid MAC address "${mac}": multicast`);
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
 
