@@ -1,0 +1,175 @@
+/**
+ * The firewall contract the controller uses (networks' NAT/isolation, published ports) and its
+ * kernel implementation over a FirewallBackend. Stateless across processes: every change lists the
+ * kernel, derives what to add or delete from its arguments, and sends one batch under a lock.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors';
+import { setSysctl } from '../kernel/sysctl';
+import { log } from '../log';
+import type { Protocol } from '../model';
+import type { FirewallBackend, PublishedPort } from './backend';
+import {
+  FIREWALL_LOCK, SYSCTL_BRIDGE_NF_IP6T, SYSCTL_BRIDGE_NF_IPT, SYSCTL_IP6_FORWARD, SYSCTL_IP_FORWARD, SYSCTL_ROUTE_LOCALNET,
+} from './constants';
+import { IptablesBackend } from './iptables';
+import { withLock } from './lock';
+import { NftablesBackend } from './nftables';
+import { hostIpsOverlap, hostPortInUse } from './ports';
+import {
+  endpointOwner, hostLabel, networkOwner, networkRules, portRules, type FirewallEndpoint, type FirewallNetwork, type NetworkRules, type PortRule,
+} from './rules';
+
+export type { Exec, FirewallBackend, FirewallState, PublishedPort } from './backend';
+export type { FirewallEndpoint, FirewallNetwork, RuleSet } from './rules';
+
+const debug = log('tsnet:firewall');
+
+/** Names of the firewall backends. */
+export type BackendName = 'iptables' | 'nftables';
+
+/** What the controller asks of the firewall (moby's firewaller with netavark's statelessness). */
+export interface Firewall {
+  /** The backend programming the kernel. */
+  readonly backend: BackendName;
+  /**
+   * Idempotent: creates tsnet's base chains/table on first use (TSNET-USER once, jumped to first,
+   * never edited), the network's NAT, isolation and icc rules, then turns on forwarding.
+   */
+  setupNetwork(net: FirewallNetwork): Promise<void>;
+  /**
+   * Removes exactly this network's rules (and port mappings left pointing into it). When no tsnet
+   * network is left, removes every tsnet chain/table too, so the ruleset listing is what it was
+   * before tsnet; TSNET-USER goes as well unless an operator put rules into it, which are kept.
+   */
+  teardownNetwork(net: FirewallNetwork): Promise<void>;
+  /** Publishes ep.ports (DNAT, forward accept) in one atomic batch; a taken host port is a ConflictError with nothing applied. */
+  publishPorts(ep: FirewallEndpoint): Promise<void>;
+  /** Removes exactly the rules/elements of ep.ports (an endpoint's ports go as a whole). */
+  unpublishPorts(ep: FirewallEndpoint): Promise<void>;
+}
+
+/** The side effects besides the backend, injectable for tests. */
+export interface FirewallDeps {
+  setSysctl(key: string, value: string): void;
+  hostPortInUse(protocol: Protocol, hostIp: string, port: number): Promise<boolean>;
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+const KERNEL_DEPS: FirewallDeps = {
+  setSysctl: (key, value) => void setSysctl(key, value),
+  hostPortInUse,
+  withLock: (fn) => withLock(FIREWALL_LOCK, fn),
+};
+
+const sameBinding = (p: PublishedPort, r: PortRule) =>
+  p.family === r.family && p.hostIp === r.hostIp && p.protocol === r.protocol && p.hostPort === r.hostPort && p.containerIp === r.containerIp && p.containerPort === r.containerPort;
+
+/** The Firewall over one backend; the worker behind createFirewall, taking its collaborators. */
+export class KernelFirewall implements Firewall {
+  constructor(private readonly impl: FirewallBackend, private readonly deps: FirewallDeps = KERNEL_DEPS) {}
+
+  /** The backend's name. */
+  get backend(): BackendName {
+    return this.impl.name;
+  }
+
+  /** See Firewall.setupNetwork. */
+  async setupNetwork(net: FirewallNetwork): Promise<void> {
+    const rules = networkRules(net);
+    await this.deps.withLock(async () => {
+      const state = await this.impl.list();
+      await this.impl.apply(networkOwner(net.id), { base: true, networks: [rules], ports: [] }, state);
+    });
+    // Forwarding goes on only once isolation is in place, so a failed setup opens nothing.
+    this.enableForwarding(net, rules);
+    debug(`network ${net.name} (${net.bridge}) set up with ${this.backend}`);
+  }
+
+  /** See Firewall.teardownNetwork. */
+  async teardownNetwork(net: FirewallNetwork): Promise<void> {
+    const rules = networkRules(net);
+    await this.deps.withLock(async () => {
+      const state = await this.impl.list();
+      const last = state.bridges.every((b) => b === net.bridge);
+      await this.impl.remove(networkOwner(net.id), { base: last, networks: [rules], ports: [] }, state);
+      debug(`network ${net.name} (${net.bridge}) torn down${last ? ', last one: base removed' : ''}`);
+    });
+  }
+
+  /** See Firewall.publishPorts. */
+  async publishPorts(ep: FirewallEndpoint): Promise<void> {
+    const ports = portRules(ep);
+    if (!ports.length) return;
+    await this.deps.withLock(async () => {
+      const state = await this.impl.list();
+      if (!state.bridges.includes(ep.bridge)) {
+        throw new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);
+      }
+      // Re-publishing is a no-op; anything else on the same host port is taken.
+      const fresh = ports.filter((r) => !state.ports.some((p) => sameBinding(p, r)));
+      for (const r of fresh) {
+        const clash = state.ports.some((p) => p.family === r.family && p.protocol === r.protocol && p.hostPort === r.hostPort && hostIpsOverlap(p.hostIp, r.hostIp));
+        if (clash || (await this.deps.hostPortInUse(r.protocol, r.hostIp || (r.family === 4 ? '0.0.0.0' : '::'), r.hostPort))) {
+          throw new ConflictError(`bind for ${hostLabel(r)} failed: port is already allocated`);
+        }
+      }
+      await this.impl.apply(endpointOwner(ep.id), { base: false, networks: [], ports }, state);
+    });
+  }
+
+  /** See Firewall.unpublishPorts. */
+  async unpublishPorts(ep: FirewallEndpoint): Promise<void> {
+    const ports = portRules(ep);
+    if (!ports.length) return;
+    await this.deps.withLock(async () => {
+      await this.impl.remove(endpointOwner(ep.id), { base: false, networks: [], ports }, await this.impl.list());
+    });
+  }
+
+  private enableForwarding(net: FirewallNetwork, rules: NetworkRules): void {
+    const set = this.deps.setSysctl;
+    set(SYSCTL_IP_FORWARD, '1');
+    if (rules.subnets[6].length) set(SYSCTL_IP6_FORWARD, '1');
+    // localhost → container: packets from 127.0.0.1 must be routable out of the bridge.
+    if (!net.internal && rules.subnets[4].length) set(SYSCTL_ROUTE_LOCALNET(net.bridge), '1');
+    if (net.icc) return;
+    try {
+      // Same-bridge traffic is switched, not routed: only bridge-netfilter shows it to FORWARD.
+      set(SYSCTL_BRIDGE_NF_IPT, '1');
+      if (rules.subnets[6].length) set(SYSCTL_BRIDGE_NF_IP6T, '1');
+    } catch (err) {
+      throw new UnsupportedError(`network ${net.name}: enable_icc=false needs bridge netfilter (br_netfilter)`, { cause: err });
+    }
+  }
+}
+
+/** Whether an executable is on PATH (or in the sbin directories root's tools live in). */
+function onPath(name: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'];
+  return dirs.some((d) => d && fs.existsSync(path.join(d, name)));
+}
+
+/**
+ * The backend that fits the host: nftables when `nft` exists. tsnet then owns one table, so a change
+ * is one transaction, a full teardown is one `delete table` that restores the ruleset exactly, and a
+ * published port is a map element (O(1) lookup, no rule rewrite) instead of a linear rule list;
+ * iptables-nft is itself only a translation onto nf_tables. iptables otherwise.
+ */
+export function defaultBackend(): BackendName {
+  return onPath('nft') ? 'nftables' : 'iptables';
+}
+
+/** A backend by name. */
+export function createBackend(name: BackendName): FirewallBackend {
+  if (name === 'nftables') return new NftablesBackend();
+  if (name === 'iptables') return new IptablesBackend();
+  throw new InvalidArgumentError(`firewall backend "${name as string}": must be iptables or nftables`);
+}
+
+/** The firewall for this host: opts.backend, else $TSNET_FIREWALL_BACKEND, else defaultBackend(). */
+export function createFirewall(opts: { backend?: BackendName } = {}): Firewall {
+  const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined) ?? defaultBackend();
+  return new KernelFirewall(createBackend(name));
+}
