@@ -19,7 +19,7 @@ export function keyValues(items: string[] = [], what: string): Record<string, st
 }
 
 /** Global options of the root command. */
-function globals(cmd: Command): { stateDir?: string } {
+function globals(cmd: Command): { stateDir?: string; firewallBackend?: 'iptables' | 'nftables' } {
   let root = cmd;
   while (root.parent) root = root.parent;
   return root.opts();
@@ -27,7 +27,9 @@ function globals(cmd: Command): { stateDir?: string } {
 
 /** Runs fn with an open controller and closes it, whatever happens. */
 export async function withController<T>(cmd: Command, fn: (c: Controller) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
-  const c = await Controller.open({ stateDir: globals(cmd).stateDir, readOnly: opts.readOnly });
+  const g = globals(cmd);
+  if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw new InvalidArgumentError(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
+  const c = await Controller.open({ stateDir: g.stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend });
   try {
     return await fn(c);
   } finally {

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerConnectCommands } from './commands/connect';
 import { registerNetworkCommands } from './commands/network';
+import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
 import { reportError } from './common';
 
@@ -11,12 +12,14 @@ export function buildProgram(): Command {
   const program = new Command('tsnet')
     .description('container networking: networks, sandboxes and the links between them')
     .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
+    .option('--firewall-backend <name>', 'iptables or nftables (default: daemon config, then what fits the host)')
     .showHelpAfterError()
     .exitOverride();
   registerNetworkCommands(program);
   registerNetworkCommands(program.command('network').description('manage networks (same verbs as the top level)'));
   registerConnectCommands(program);
   registerSandboxCommands(program);
+  registerPortCommand(program);
   return program;
 }
 

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config';
 import { createDrivers } from '../drivers/registry';
+import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
@@ -21,6 +22,8 @@ export interface ControllerOptions {
   config?: DaemonConfig;
   /** Skip re-creating lost kernel objects (read-only commands); the predefined networks are still ensured. */
   readOnly?: boolean;
+  /** Firewall backend; default: the daemon config's firewall-backend, then $TSNET_FIREWALL_BACKEND, then what fits the host. */
+  firewallBackend?: BackendName;
 }
 
 /** Networks, endpoints and sandboxes of this host. Safe to use from many processes at once. */
@@ -33,7 +36,8 @@ export class Controller {
     const config = opts.config ?? loadDaemonConfig();
     const store: Store = openSqliteStore(stateDir);
     const host = NetlinkHandle.open();
-    const core: Core = { store, ipam: createIpam(), drivers: createDrivers({ host }), host, config, stateDir };
+    const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
+    const core: Core = { store, ipam: createIpam(), drivers: createDrivers({ host }), host, config, stateDir, firewall };
     const ctl = new Controller(core);
     try {
       await ensurePredefined(core);

@@ -2,6 +2,9 @@
 import * as path from 'node:path';
 import type { DaemonConfig } from '../config';
 import type { NetworkDriver } from '../drivers/driver';
+import { parseBridgeOptions } from '../drivers/bridge/options';
+import type { Firewall, FirewallEndpoint, FirewallNetwork } from '../firewall/firewall';
+import { splitCidr } from '../kernel/addr';
 import { getDriver } from '../drivers/registry';
 import { NotFoundError } from '../errors';
 import type { Ipam } from '../ipam/ipam';
@@ -17,6 +20,7 @@ export interface Core {
   host: NetlinkHandle;
   config: DaemonConfig;
   stateDir: string;
+  firewall: Firewall;
 }
 
 type Reader = Pick<StoreTxn, 'get' | 'list'>;
@@ -72,4 +76,17 @@ export function sandboxDir(core: Core, sandboxId: string): string {
 /** Current time as Docker prints it in inspect (RFC 3339 with nanoseconds zero-padded). */
 export function now(): string {
   return new Date().toISOString().replace('Z', '000000Z');
+}
+
+/** The firewall's view of a network, for networks with a bridge (others need no rules). */
+export function firewallNetwork(net: Network): FirewallNetwork | undefined {
+  if (!net.driverState.bridge) return undefined;
+  const cfg = parseBridgeOptions(net.id, net.options);
+  return { id: net.id, name: net.name, bridge: net.driverState.bridge, subnets: net.ipam.map((p) => p.subnet), internal: net.internal, masquerade: cfg.masquerade, icc: cfg.icc };
+}
+
+/** The firewall's view of an endpoint on a bridge network. */
+export function firewallEndpoint(net: Network, ep: Endpoint): FirewallEndpoint {
+  const ip = (cidr?: string) => (cidr ? splitCidr(cidr).ip : undefined);
+  return { id: ep.id, networkId: net.id, bridge: net.driverState.bridge, ipv4: ip(ep.ipv4), ipv6: ip(ep.ipv6), ports: ep.ports };
 }

@@ -5,11 +5,13 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
-import type { Endpoint, Network, Sandbox } from '../model';
+import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
+import { BridgeOption } from '../drivers/bridge/options';
+import type { Endpoint, Network, PortBinding, PortRequest, Sandbox } from '../model';
 import { randomHex, validateIfname } from '../names';
 import { keys, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { type Core, driverOf, findNetwork, findSandbox, sandboxEndpoints } from './core';
+import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, sandboxEndpoints } from './core';
 import { refreshSandboxFiles } from './sandbox-files';
 
 const debug = log('tsnet:controller:endpoint');
@@ -26,6 +28,12 @@ export interface ConnectOptions {
   mac?: string;
   /** Interface name inside the sandbox (CNI_IFNAME); default the first free ethN. */
   ifname?: string;
+  /** Ports to publish, in Docker's -p syntax ("8080:80", "127.0.0.1::53/udp", "8000-8010:80-90"). */
+  publish?: string[];
+  /** Docker's -P: publish every --expose'd port of the sandbox on a random host port. */
+  publishAll?: boolean;
+  /** Ports to publish, already parsed (library users, CNI portMappings). */
+  ports?: PortRequest[];
 }
 
 /** Opens the kernel handles of a sandbox's namespace; close() releases them. */
@@ -67,7 +75,7 @@ function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: Con
 }
 
 /** Reserves the endpoint's addresses and records it, in one transaction. */
-function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts: ConnectOptions): Endpoint {
+function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts: ConnectOptions, requests: PortRequest[]): Endpoint {
   const existing = sandboxEndpoints(t, sb.id);
   checkConnect(net, sb, existing, opts);
   const driver = driverOf(core, net);
@@ -82,15 +90,38 @@ function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts
     if (v6) ep.ipv6 ??= cidr;
     else ep.ipv4 ??= cidr;
   }
+  ep.ports = reservePorts(t, ep, requests);
   t.put(keys.endpoint(net.id, ep.id), ep);
   t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
   return ep;
+}
+
+/** Chooses host ports and reserves them in the store, so two processes never publish the same one. */
+function reservePorts(t: StoreTxn, ep: Endpoint, requests: PortRequest[]): PortBinding[] {
+  if (!requests.length) return [];
+  const isTaken = (proto: string, hostIp: string, port: number) =>
+    t.list<{ endpointId: string }>(`port/${proto}/${port}/`).some((e) => hostIpsOverlap(e.key.slice(e.key.lastIndexOf('/') + 1).replace('*', ''), hostIp));
+  const bindings = chooseHostPorts(requests, isTaken);
+  for (const b of bindings) t.put(keys.portBinding(b.protocol, b.hostPort, b.hostIp), { endpointId: ep.id });
+  return bindings;
+}
+
+/** Parses and checks every requested port before anything is allocated. */
+async function portRequests(net: Network, sb: Sandbox, opts: ConnectOptions, defaultHostIp: string): Promise<PortRequest[]> {
+  const requests = [...(opts.ports ?? []), ...(opts.publish ?? []).flatMap((spec) => parsePublish(spec, defaultHostIp))];
+  if (opts.publishAll) requests.push(...publishAll(sb.exposed, defaultHostIp));
+  if (!requests.length) return [];
+  if (sb.mode === 'container') throw new ConflictError('conflicting options: port publishing and the container type network mode');
+  if (!net.driverState.bridge) throw new ConflictError(`conflicting options: port publishing and the ${net.driver} network driver`);
+  for (const ip of new Set(requests.map((r) => r.hostIp))) await validateHostIp(ip);
+  return requests;
 }
 
 /** Frees the endpoint's addresses and records. */
 function forgetEndpoint(core: Core, ep: Endpoint): void {
   core.store.txn((t) => {
     core.ipam.releaseOwner(t, ep.id);
+    for (const b of ep.ports) t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
     t.delete(keys.endpoint(ep.networkId, ep.id));
     t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
   });
@@ -105,7 +136,8 @@ function needsDefaultRoute(core: Core, sb: Sandbox, ep: Endpoint): boolean {
 export async function connect(core: Core, netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
   const net = findNetwork(core.store, netRef);
   const sb = findSandbox(core.store, sbRef);
-  const ep = core.store.txn((t) => recordEndpoint(core, t, net, sb, opts));
+  const requests = await portRequests(net, sb, opts, net.options[BridgeOption.hostBindingIpv4] ?? core.config.ip ?? '');
+  const ep = core.store.txn((t) => recordEndpoint(core, t, net, sb, opts, requests));
   const undo = new Undo();
   undo.push('record endpoint', () => forgetEndpoint(core, ep));
   const driver = driverOf(core, net);
@@ -119,6 +151,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep), gatewayOverride: isDefaultBridge ? core.config['default-gateway'] : undefined });
       core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
     }
+    if (ep.ports.length) await publish(core, net, ep, undo);
     refreshSandboxFiles(core, sb);
     undo.commit();
     debug(`connected ${sb.name} to ${net.name} as ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''}`);
@@ -129,6 +162,14 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   } finally {
     handle?.close();
   }
+}
+
+/** Programs the endpoint's published ports, and hairpin mode so the sandbox reaches its own ports via the host. */
+async function publish(core: Core, net: Network, ep: Endpoint, undo: Undo): Promise<void> {
+  const fw = firewallEndpoint(net, ep);
+  undo.push('publish ports', () => core.firewall.unpublishPorts(fw));
+  await core.firewall.publishPorts(fw);
+  if (ep.hostVeth) await core.host.setHairpin((await core.host.mustGetLink(ep.hostVeth)).index, true);
 }
 
 /** Disconnects sandbox from network; with force, a missing endpoint or namespace is not an error. */
@@ -155,6 +196,7 @@ export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: 
     if (!(err instanceof NotFoundError)) throw err;
   }
   try {
+    if (ep.ports.length) await core.firewall.unpublishPorts(firewallEndpoint(net, ep));
     await driver.leave(net, ep, handle);
     await driver.deleteEndpoint(net, ep);
     forgetEndpoint(core, ep);

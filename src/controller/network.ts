@@ -7,7 +7,8 @@ import { log } from '../log';
 import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
 import { keys, type StoreTxn } from '../store/store';
-import { type Core, driverOf, findNetwork, networkEndpoints, now } from './core';
+import { Undo } from '../undo';
+import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, networkEndpoints, now } from './core';
 
 const debug = log('tsnet:controller:network');
 
@@ -65,10 +66,19 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
     if (driver.capabilities.needsIpam) net.ipam = allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
     t.put(keys.network(net.id), net);
   });
+  const undo = new Undo();
+  undo.push('record network', () => forgetNetwork(core, net));
   try {
     await driver.createNetwork(net);
+    undo.push('create network', () => driver.deleteNetwork(net));
+    const fw = firewallNetwork(net);
+    if (fw) {
+      undo.push('firewall', () => core.firewall.teardownNetwork(fw));
+      await core.firewall.setupNetwork(fw);
+    }
+    undo.commit();
   } catch (err) {
-    forgetNetwork(core, net);
+    await undo.run();
     throw err;
   }
   debug(`created ${net.name} (${net.id.slice(0, 12)}) ${net.ipam.map((p) => p.subnet).join(' ')}`);
@@ -90,6 +100,8 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
   if (net.options[DEFAULT_MARK] === 'true') throw new ConflictError(`network ${net.name}: ${net.name} is a pre-defined network and cannot be removed`);
   const eps = networkEndpoints(core.store, net.id);
   if (eps.length) throw new ConflictError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
+  const fw = firewallNetwork(net);
+  if (fw) await core.firewall.teardownNetwork(fw);
   await driverOf(core, net).deleteNetwork(net);
   forgetNetwork(core, net);
   return net;
@@ -132,10 +144,14 @@ export async function ensurePredefined(core: Core): Promise<void> {
   }
 }
 
-/** Re-creates kernel objects of recorded networks that the kernel lost (after a reboot). */
+/** Re-creates kernel objects of recorded networks that the kernel lost (after a reboot), with their firewall rules. */
 export async function restoreNetworks(core: Core): Promise<void> {
   for (const { value: net } of core.store.list<Network>('network/')) {
     const driver = driverOf(core, net);
-    if (driver.restore) await driver.restore(net);
+    if (!driver.restore || !(await driver.restore(net))) continue;
+    const fw = firewallNetwork(net);
+    if (!fw) continue;
+    await core.firewall.setupNetwork(fw);
+    for (const ep of networkEndpoints(core.store, net.id)) if (ep.ports.length) await core.firewall.publishPorts(firewallEndpoint(net, ep));
   }
 }

@@ -63,6 +63,7 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
   validateOptions(o);
   const { mode, network, shared } = o.network === null ? { mode: 'own' as const, network: undefined, shared: undefined } : resolveMode(core, o.network ?? 'bridge');
   if (mode === 'container' && (o.ip || o.ip6 || o.aliases?.length || o.mac)) throw new InvalidArgumentError('conflicting options: --ip, --alias and --mac-address cannot be used with the container network mode');
+  if (mode === 'container' && (o.publish?.length || o.publishAll || o.ports?.length)) throw new ConflictError('conflicting options: port publishing and the container type network mode');
   if (o.netnsPath && (mode === 'host' || mode === 'container')) throw new InvalidArgumentError(`conflicting options: a namespace path cannot be used with the ${mode} network mode`);
   if (o.netnsPath && !fs.existsSync(o.netnsPath)) throw new NotFoundError(`network namespace ${o.netnsPath}: does not exist`);
   const id = randomHex(64);

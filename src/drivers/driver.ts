@@ -69,6 +69,6 @@ export interface NetworkDriver {
   leave(net: Network, ep: Endpoint, sandbox: SandboxHandle | undefined): Promise<void>;
   /** Removes the endpoint's host-side objects; missing ones count as removed. */
   deleteEndpoint(net: Network, ep: Endpoint): Promise<void>;
-  /** Re-creates kernel objects lost since the store recorded them (after a reboot). */
-  restore?(net: Network): Promise<void>;
+  /** Re-creates kernel objects lost since the store recorded them (after a reboot); true when it had to. */
+  restore?(net: Network): Promise<boolean>;
 }

@@ -50,6 +50,7 @@ const RT_TABLE_MAIN = 254;
 // IFLA_LINKINFO nesting: IFLA_INFO_KIND=1, IFLA_INFO_DATA=2; VETH_INFO_PEER=1; IFLA_IFNAME=3, IFLA_MTU=4, IFLA_ADDRESS=1, IFLA_NET_NS_FD=28.
 const INFO_KIND = 1, INFO_DATA = 2, VETH_INFO_PEER = 1;
 const IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_NET_NS_FD = 28;
+const RTM_SETLINK = 19, IFLA_PROTINFO = 12, NLA_F_NESTED = 0x8000, IFLA_BRPORT_MODE = 4;
 
 /** One netlink attribute, padded to 4 bytes. */
 function nla(type: number, payload: Buffer): Buffer {
@@ -207,6 +208,16 @@ export class NetlinkHandle {
   /** Sets the hardware address. */
   setMac(index: number, mac: string): Promise<void> {
     return this.setLink(`set mac of link ${index}`, index, {}, { address: macToBuffer(mac) });
+  }
+
+  /** Sets hairpin mode on a bridge port, so traffic can leave through the port it came in (published-port hairpin). */
+  async setHairpin(index: number, on: boolean): Promise<void> {
+    // RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO nested (NLA_F_NESTED is required) holding IFLA_BRPORT_MODE.
+    const ifinfo = Buffer.alloc(16);
+    ifinfo.writeUInt8(AF_BRIDGE, 0);
+    ifinfo.writeInt32LE(index, 4);
+    const msg = Buffer.concat([ifinfo, nla(IFLA_PROTINFO | NLA_F_NESTED, nlaU8(IFLA_BRPORT_MODE, on ? 1 : 0))]);
+    await this.call(`set hairpin on link ${index}`, () => this.sock.request(RTM_SETLINK, msg));
   }
 
   /** Deletes a link; returns false when it did not exist. */

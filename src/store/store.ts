@@ -37,5 +37,6 @@ export const keys = {
   sandboxEndpoint: (sandboxId: string, endpointId: string) => `sandbox-ep/${sandboxId}/${endpointId}`,
   sandbox: (id: string) => `sandbox/${id}`,
   sandboxName: (name: string) => `sandbox-name/${name}`,
-  portBinding: (proto: string, hostIp: string, port: number) => `port/${proto}/${hostIp || '*'}/${port}`,
+  /** Published host ports, grouped by protocol and port so every address on one port is one prefix scan. */
+  portBinding: (proto: string, port: number, hostIp: string) => `port/${proto}/${port}/${hostIp || '*'}`,
 } as const;

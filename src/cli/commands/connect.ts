@@ -8,8 +8,10 @@ export function registerConnectCommands(parent: Command): void {
     .option('--ip <ipv4>', 'static IPv4 address')
     .option('--ip6 <ipv6>', 'static IPv6 address')
     .option('--alias <name>', 'DNS alias on this network (repeatable)', collect, [])
-    .action(async (net: string, sb: string, f: { ip?: string; ip6?: string; alias: string[] }, cmd: Command) => {
-      await withController(cmd, (c) => c.connect(net, sb, { ip: f.ip, ip6: f.ip6, aliases: f.alias }));
+    .option('-p, --publish <spec>', 'publish a port through this network (repeatable)', collect, [])
+    .option('-P, --publish-all', 'publish every exposed port of the sandbox on a random host port')
+    .action(async (net: string, sb: string, f: { ip?: string; ip6?: string; alias: string[]; publish: string[]; publishAll?: boolean }, cmd: Command) => {
+      await withController(cmd, (c) => c.connect(net, sb, { ip: f.ip, ip6: f.ip6, aliases: f.alias, publish: f.publish, publishAll: f.publishAll }));
     });
   parent.command('disconnect <network> <sandbox>').description('disconnect a sandbox from a network')
     .option('-f, --force', 'succeed even when the sandbox is not connected')

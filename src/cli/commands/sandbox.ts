@@ -4,7 +4,7 @@ import { type Controller, InvalidArgumentError, SANDBOX_EXEC, type SandboxOption
 import { runInteractive } from '../../kernel/exec';
 import { collect, printJson, printTable, withController } from '../common';
 
-interface SandboxFlags { hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
+interface SandboxFlags { publish: string[]; publishAll?: boolean; hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
 
 /** Adds the options shared by `sandbox create` and `run`. */
 function sandboxOptions(cmd: Command): Command {
@@ -19,11 +19,13 @@ function sandboxOptions(cmd: Command): Command {
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
     .option('--dns-opt <option>', 'resolver option (repeatable)', collect, [])
     .option('--add-host <name:ip>', 'extra hosts entry (repeatable)', collect, [])
-    .option('--expose <port[/proto]>', 'expose a port (repeatable)', collect, []);
+    .option('--expose <port[/proto]>', 'expose a port (repeatable)', collect, [])
+    .option('-p, --publish <spec>', 'publish a port: [ip:][hostPort:]containerPort[/proto], ranges allowed (repeatable)', collect, [])
+    .option('-P, --publish-all', 'publish every exposed port on a random host port');
 }
 
 function toOptions(name: string, f: SandboxFlags): SandboxOptions {
-  return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose };
+  return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose, publish: f.publish, publishAll: f.publishAll };
 }
 
 /** Runs argv inside the sandbox's namespace with its resolver files and hostname; resolves with the exit code. */

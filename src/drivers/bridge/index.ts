@@ -58,9 +58,11 @@ export class BridgeDriver implements NetworkDriver {
     await this.ctx.host.deleteLink(net.driverState.bridge);
   }
 
-  async restore(net: Network): Promise<void> {
+  async restore(net: Network): Promise<boolean> {
     const bridge = await this.ctx.host.getLink(net.driverState.bridge);
-    if (!bridge || !bridge.up) await this.createNetwork(net);
+    if (bridge?.up) return false;
+    await this.createNetwork(net);
+    return true;
   }
 
   async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
