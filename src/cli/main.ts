@@ -2,6 +2,7 @@
 /** The tsnet command for administrators, shaped like `docker network`. */
 import { Command, CommanderError } from 'commander';
 import { registerConnectCommands } from './commands/connect';
+import { registerDaemonCommand } from './commands/daemon';
 import { registerNetworkCommands } from './commands/network';
 import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerConnectCommands(program);
   registerSandboxCommands(program);
   registerPortCommand(program);
+  registerDaemonCommand(program);
   return program;
 }
 

@@ -13,6 +13,9 @@ import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { networkView, sandboxView } from './inspect';
 import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreNetworks } from './network';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
+import { servesDns } from './sandbox-files';
+import { syncDaemon } from '../daemon/client';
+import { ResolverSync } from '../daemon/resolver';
 
 /** How to open a controller; every field has a default. */
 export interface ControllerOptions {
@@ -22,13 +25,18 @@ export interface ControllerOptions {
   config?: DaemonConfig;
   /** Skip re-creating lost kernel objects (read-only commands); the predefined networks are still ensured. */
   readOnly?: boolean;
+  /**
+   * Who serves DNS for sandboxes this controller changes: 'daemon' (default) starts `tsnet daemon` when
+   * none runs and syncs it after every change; 'none' when the caller runs startResolver() itself.
+   */
+  resolver?: 'daemon' | 'none';
   /** Firewall backend; default: the daemon config's firewall-backend, then $TSNET_FIREWALL_BACKEND, then what fits the host. */
   firewallBackend?: BackendName;
 }
 
 /** Networks, endpoints and sandboxes of this host. Safe to use from many processes at once. */
 export class Controller {
-  private constructor(private readonly core: Core) {}
+  private constructor(private readonly core: Core, private readonly resolverMode: 'daemon' | 'none') {}
 
   /** Opens the store, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
   static async open(opts: ControllerOptions = {}): Promise<Controller> {
@@ -38,7 +46,7 @@ export class Controller {
     const host = NetlinkHandle.open();
     const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
     const core: Core = { store, ipam: createIpam(), drivers: createDrivers({ host }), host, config, stateDir, firewall };
-    const ctl = new Controller(core);
+    const ctl = new Controller(core, opts.resolver ?? 'daemon');
     try {
       await ensurePredefined(core);
       if (!opts.readOnly) await restoreNetworks(core);
@@ -95,13 +103,18 @@ export class Controller {
   }
 
   /** Creates a sandbox and joins its first network (`tsnet sandbox create`, `tsnet run`). */
-  createSandbox(opts: SandboxOptions): Promise<Sandbox> {
-    return createSandbox(this.core, opts);
+  async createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+    const sb = await createSandbox(this.core, opts);
+    await this.afterDnsChange(sandboxEndpoints(this.core.store, sb.id).map((e) => e.networkId));
+    return sb;
   }
 
   /** Deletes a sandbox and everything it joined (`tsnet sandbox rm`). */
-  deleteSandbox(ref: string): Promise<Sandbox> {
-    return deleteSandbox(this.core, ref);
+  async deleteSandbox(ref: string): Promise<Sandbox> {
+    const nets = sandboxEndpoints(this.core.store, findSandbox(this.core.store, ref).id).map((e) => e.networkId);
+    const sb = await deleteSandbox(this.core, ref);
+    await this.afterDnsChange(nets);
+    return sb;
   }
 
   /** One sandbox by name, id or id prefix. */
@@ -132,13 +145,41 @@ export class Controller {
   }
 
   /** Connects a sandbox to a network (`tsnet connect`). */
-  connect(netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
-    return connect(this.core, netRef, sbRef, opts);
+  async connect(netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
+    const ep = await connect(this.core, netRef, sbRef, opts);
+    await this.afterDnsChange([ep.networkId]);
+    return ep;
   }
 
   /** Disconnects a sandbox from a network (`tsnet disconnect`). */
-  disconnect(netRef: string, sbRef: string, opts: { force?: boolean } = {}): Promise<Endpoint | undefined> {
-    return disconnect(this.core, netRef, sbRef, opts);
+  async disconnect(netRef: string, sbRef: string, opts: { force?: boolean } = {}): Promise<Endpoint | undefined> {
+    const ep = await disconnect(this.core, netRef, sbRef, opts);
+    if (ep) await this.afterDnsChange([ep.networkId]);
+    return ep;
+  }
+
+  /** Runs the embedded resolver in this process, following the store; for the daemon and embedding engines. */
+  async startResolver(): Promise<{ reconcile(): Promise<void>; close(): Promise<void> }> {
+    const sync = new ResolverSync(this.core);
+    await sync.reconcile();
+    const stops = ['network/', 'endpoint/', 'sandbox/'].map((prefix) => this.core.store.watch(prefix, () => void sync.reconcile()));
+    return {
+      reconcile: () => sync.reconcile(),
+      close: async () => {
+        stops.forEach((stop) => stop());
+        await sync.stop();
+      },
+    };
+  }
+
+  /** Brings the daemon's resolver up to date when a change touched a network it serves, so names resolve at once. */
+  private async afterDnsChange(networkIds: string[]): Promise<void> {
+    if (this.resolverMode === 'none') return;
+    const serves = networkIds.some((id) => {
+      const net = this.core.store.get<Network>(`network/${id}`);
+      return !!net && servesDns(this.core, net);
+    });
+    if (serves) await syncDaemon(this.core.stateDir);
   }
 
   /** Releases the store and netlink socket. */

@@ -21,6 +21,13 @@ export function run(file: string, args: readonly string[], opts: { input?: strin
   });
 }
 
+/** Starts a long-running process detached from this one (its own session, output to logFile); returns its pid. */
+export function spawnDetached(file: string, args: readonly string[], logFd: number, env?: NodeJS.ProcessEnv): number {
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+  child.unref();
+  return child.pid ?? -1;
+}
+
 /** Runs a command with inherited stdio and resolves with its exit code (for `sandbox exec`). */
 export function runInteractive(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {

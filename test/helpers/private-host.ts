@@ -10,6 +10,27 @@ import * as path from 'node:path';
 
 const MARK = 'TSNET_PRIVATE_HOST';
 
+/** Stops the tsnet daemon a command started for stateDir: it would otherwise outlive the private host. */
+function stopDaemon(stateDir: string): void {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(stateDir, 'daemon.pid'), 'utf8'));
+  } catch {
+    return;
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      process.kill(pid, 0);
+      spawnSync('sleep', ['0.05']);
+    }
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone: that is what we wanted.
+  }
+}
+
 function inside(argv: string[]): number {
   const sh = (cmd: string, ...args: string[]) => {
     const r = spawnSync(cmd, args, { stdio: 'inherit' });
@@ -28,6 +49,7 @@ function inside(argv: string[]): number {
     if (r.error) throw r.error;
     return r.status ?? 1;
   } finally {
+    stopDaemon(env.TSNET_STATE_DIR);
     // Namespaces pinned under /run/netns vanish with the tmpfs and this mount namespace.
     fs.rmSync(stateDir, { recursive: true, force: true });
   }

@@ -1,0 +1,60 @@
+/** How one-shot faces reach the daemon: start it when none runs (as netavark starts aardvark-dns), then sync. */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { InternalError } from '../errors';
+import { spawnDetached } from '../kernel/exec';
+import { daemonPaths } from './paths';
+
+const CLI_MAIN = path.join(__dirname, '..', 'cli', 'main.js');
+const START_TIMEOUT_MS = 5000;
+
+/** Sends one command line and resolves with the reply line; rejects when nobody listens. */
+function request(socket: string, line: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(socket);
+    let buf = '';
+    c.setTimeout(timeoutMs, () => c.destroy(new Error(`daemon at ${socket}: no answer within ${timeoutMs} ms`)));
+    c.on('connect', () => c.write(line + '\n'));
+    c.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) {
+        c.end();
+        resolve(buf.slice(0, buf.indexOf('\n')));
+      }
+    });
+    c.on('error', reject);
+  });
+}
+
+/** Starts `tsnet daemon` for stateDir in the background. */
+function startDaemon(stateDir: string): void {
+  const { log } = daemonPaths(stateDir);
+  const fd = fs.openSync(log, 'a');
+  try {
+    spawnDetached(process.execPath, [CLI_MAIN, '--state-dir', stateDir, 'daemon'], fd, { ...process.env, TSNET_STATE_DIR: stateDir });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Makes the daemon of stateDir apply the store now (starting it if needed); resolves once it has. */
+export async function syncDaemon(stateDir: string): Promise<void> {
+  const { socket } = daemonPaths(stateDir);
+  try {
+    if ((await request(socket, 'sync')) === 'ok') return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new InternalError(`sync with tsnet daemon: ${(err as Error).message}`, { cause: err });
+  }
+  startDaemon(stateDir);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if ((await request(socket, 'sync')) === 'ok') return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new InternalError(`tsnet daemon did not start within ${START_TIMEOUT_MS} ms (see ${daemonPaths(stateDir).log})`, { cause: err });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
