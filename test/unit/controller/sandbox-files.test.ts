@@ -1,26 +1,21 @@
 import { strict as assert } from 'node:assert';
-import { renderHosts, renderResolvConf } from '../../../src/controller/sandbox-files';
-import type { Endpoint, Sandbox } from '../../../src/model';
+import { dnsOverrides, servesDns } from '../../../src/controller/sandbox-files';
+import type { Network, Sandbox } from '../../../src/model';
 
-const sb = (extra: Partial<Sandbox> = {}): Sandbox => ({
-  id: 'f'.repeat(64), name: 'web', hostname: 'web', mode: 'own', key: '/run/netns/x', dns: { servers: [], search: [], options: [] }, extraHosts: [], exposed: [], created: '', ...extra,
-});
-const ep = (ipv4?: string, ipv6?: string) => ({ ipv4, ipv6 }) as Endpoint;
+const sb = (dns: Sandbox['dns']): Sandbox => ({ id: 'f'.repeat(64), name: 'web', hostname: 'web', mode: 'own', key: '', dns, extraHosts: [], exposed: [], created: '' });
 
 describe('sandbox files', () => {
-  it('hosts: loopback lines, --add-host, own addresses with hostname and name', () => {
-    const text = renderHosts(sb({ hostname: 'box', extraHosts: ['db:10.0.0.9', 'v6:[fd00::9]'] }), [ep('172.25.0.2/16', 'fd00::2/64')]);
-    const lines = text.trim().split('\n');
-    assert.equal(lines[0], '127.0.0.1\tlocalhost');
-    assert.deepEqual(lines.slice(6), ['10.0.0.9\tdb', 'fd00::9\tv6', '172.25.0.2\tbox web', 'fd00::2\tbox web']);
+  it("takes the sandbox's DNS settings, each falling back to the daemon config", () => {
+    const config = { dns: ['192.0.2.7'], 'dns-search': ['d.example'], 'dns-opts': ['rotate'] };
+    assert.deepEqual(dnsOverrides(sb({ servers: [], search: [], options: [] }), config), { servers: ['192.0.2.7'], search: ['d.example'], options: ['rotate'] });
+    assert.deepEqual(dnsOverrides(sb({ servers: ['192.0.2.9'], search: [], options: ['ndots:2'] }), config), { servers: ['192.0.2.9'], search: ['d.example'], options: ['ndots:2'] });
+    assert.deepEqual(dnsOverrides(sb({ servers: [], search: [], options: [] }), {}), { servers: [], search: [], options: [] });
   });
-  it('resolv.conf on user-defined networks points at the embedded resolver with ndots:0', () => {
-    assert.equal(renderResolvConf(sb({ dns: { servers: [], search: ['corp.example'], options: ['timeout:2'] } }), true, 'nameserver 10.0.2.3\n'), 'nameserver 127.0.0.11\nsearch corp.example\noptions ndots:0 timeout:2\n');
-  });
-  it('resolv.conf on the default bridge copies the host, without loopback servers', () => {
-    assert.equal(renderResolvConf(sb(), false, 'nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\n'), 'nameserver 192.0.2.1\nsearch lan\n');
-    assert.equal(renderResolvConf(sb(), false, 'nameserver 127.0.0.53\n'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
-    assert.equal(renderResolvConf(sb({ dns: { servers: ['192.0.2.9'], search: [], options: [] } }), false, 'nameserver 192.0.2.1\n'), 'nameserver 192.0.2.9\n');
-    assert.equal(renderResolvConf(sb(), false, 'nameserver 192.0.2.1\n', { dns: ['192.0.2.7'], 'dns-search': ['d.example'], 'dns-opts': ['rotate'] }), 'nameserver 192.0.2.7\nsearch d.example\noptions rotate\n');
+  it('serves DNS on user-defined bridge networks only, as Docker', () => {
+    const drivers = new Map([['bridge', { capabilities: { dns: true } }], ['host', { capabilities: { dns: false } }]]) as never;
+    const net = (driver: string, options: Record<string, string> = {}) => ({ driver, options }) as Network;
+    assert.equal(servesDns({ drivers }, net('bridge')), true);
+    assert.equal(servesDns({ drivers }, net('bridge', { 'com.docker.network.bridge.default_bridge': 'true' })), false);
+    assert.equal(servesDns({ drivers }, net('host')), false);
   });
 });
