@@ -10,6 +10,7 @@ import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
 import { type Core, findNetwork, findSandbox, networkEndpoints, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
+import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
 import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreNetworks } from './network';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
@@ -186,6 +187,11 @@ export class Controller {
   close(): void {
     this.core.host.close();
     this.core.store.close();
+  }
+
+  /** Operations for an engine that runs its own IPAM calls and moves interfaces itself (Docker's plugin protocol); engine names what they make. */
+  engine(engine: string): EngineOps {
+    return engineOps(this.core, engine);
   }
 }
 

@@ -97,7 +97,7 @@ function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts
 }
 
 /** Chooses host ports and reserves them in the store, so two processes never publish the same one. */
-function reservePorts(t: StoreTxn, ep: Endpoint, requests: PortRequest[]): PortBinding[] {
+export function reservePorts(t: StoreTxn, ep: Endpoint, requests: PortRequest[]): PortBinding[] {
   if (!requests.length) return [];
   const isTaken = (proto: string, hostIp: string, port: number) =>
     t.list<{ endpointId: string }>(`port/${proto}/${port}/`).some((e) => hostIpsOverlap(e.key.slice(e.key.lastIndexOf('/') + 1).replace('*', ''), hostIp));
@@ -118,7 +118,7 @@ async function portRequests(net: Network, sb: Sandbox, opts: ConnectOptions, def
 }
 
 /** Frees the endpoint's addresses and records. */
-function forgetEndpoint(core: Core, ep: Endpoint): void {
+export function forgetEndpoint(core: Core, ep: Endpoint): void {
   core.store.txn((t) => {
     core.ipam.releaseOwner(t, ep.id);
     for (const b of ep.ports) t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
@@ -165,7 +165,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
 }
 
 /** Programs the endpoint's published ports, and hairpin mode so the sandbox reaches its own ports via the host. */
-async function publish(core: Core, net: Network, ep: Endpoint, undo: Undo): Promise<void> {
+export async function publish(core: Core, net: Network, ep: Endpoint, undo: Undo): Promise<void> {
   const fw = firewallEndpoint(net, ep);
   undo.push('publish ports', () => core.firewall.unpublishPorts(fw));
   await core.firewall.publishPorts(fw);

@@ -18,7 +18,7 @@ export const PREDEFINED = ['bridge', 'host', 'none'] as const;
 const DEFAULT_MARK = 'com.docker.network.default';
 
 /** Destinations of the host's routes, for the overlap check (default routes excluded). */
-async function hostRoutes(core: Core): Promise<string[]> {
+export async function hostRoutes(core: Core): Promise<string[]> {
   const routes = [...(await core.host.listRoutes(4)), ...(await core.host.listRoutes(6))];
   return routes.map((r) => r.dst).filter((d): d is string => !!d && !d.endsWith('/0') && !d.startsWith('fe80:'));
 }
