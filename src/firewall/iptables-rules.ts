@@ -72,7 +72,8 @@ export function baseBatch(f: Family): IptBatch {
     r('filter', CHAIN_ISOLATION_1, '-m conntrack --ctstate DNAT -j RETURN'),
     // Loopback destinations only from the host itself (OUTPUT): a neighbour must not reach 127.0.0.1 bindings.
     r('nat', 'PREROUTING', `! -d ${loopback(f)} -m addrtype --dst-type LOCAL -j ${CHAIN_DNAT}`, true),
-    r('nat', 'OUTPUT', `-m addrtype --dst-type LOCAL -j ${CHAIN_DNAT}`, true),
+    // From the host, 127.0.0.0/8 too (route_localnet); ::1 cannot leave lo at all, so v6 loopback is left alone.
+    r('nat', 'OUTPUT', `${f === 6 ? '! -d ::1/128 ' : ''}-m addrtype --dst-type LOCAL -j ${CHAIN_DNAT}`, true),
     r('nat', 'POSTROUTING', `-j ${CHAIN_POSTROUTING}`, true),
   ];
   return { chains, rules };
@@ -100,7 +101,7 @@ export function networkBatch(n: NetworkRules, f: Family): IptBatch {
   if (!n.internal) {
     // Hairpin and container → host address → other container on this bridge: replies must come back through us.
     for (const s of subnets) rules.push(r('nat', CHAIN_POSTROUTING, `-s ${s} -o ${b} -m conntrack --ctstate DNAT -j MASQUERADE`));
-    rules.push(r('nat', CHAIN_POSTROUTING, `-s ${loopback(f)} -o ${b} -j MASQUERADE`));
+    if (f === 4) rules.push(r('nat', CHAIN_POSTROUTING, `-s 127.0.0.0/8 -o ${b} -j MASQUERADE`));
     if (n.masquerade) for (const s of subnets) rules.push(r('nat', CHAIN_POSTROUTING, `-s ${s} ! -o ${b} -j MASQUERADE`));
   }
   return { chains: [{ table: 'filter', name: own, teardown: 'withNetwork' }], rules };
@@ -115,7 +116,8 @@ export function portBatch(p: PortRule): IptBatch {
     chains: [],
     rules: [
       r('nat', CHAIN_DNAT, `${dst}${proto} --dport ${p.hostPort} -j DNAT --to-destination ${to}`),
-      r('filter', networkChain(p.networkHash), `-d ${host(p.containerIp, p.family)} ${proto} --dport ${p.containerPort} -j ACCEPT`),
+      // Only via the DNAT: a published port is reached at the host's address, not by routing to the container.
+      r('filter', networkChain(p.networkHash), `-d ${host(p.containerIp, p.family)} ${proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT -j ACCEPT`),
     ],
   };
 }

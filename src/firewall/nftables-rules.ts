@@ -57,8 +57,8 @@ const CHAINS: [string, string, string[]][] = [
     `oifname @${S.bridges} ct state established,related accept`,
     `iifname . oifname @${S.iccOff} drop`,
     `${own} accept`,
-    `oifname @${S.bridges} ip daddr . meta l4proto . th dport @${S.published4} accept`,
-    `oifname @${S.bridges} ip6 daddr . meta l4proto . th dport @${S.published6} accept`,
+    `oifname @${S.bridges} ct status dnat ip daddr . meta l4proto . th dport @${S.published4} accept`,
+    `oifname @${S.bridges} ct status dnat ip6 daddr . meta l4proto . th dport @${S.published6} accept`,
     `iifname @${S.bridges} accept`,
     // Anything else routed into a bridge is unsolicited: only published ports get in.
     `oifname @${S.bridges} drop`,
@@ -74,13 +74,16 @@ const CHAINS: [string, string, string[]][] = [
     `fib daddr type local ip daddr != 127.0.0.0/8 jump ${CHAIN_DNAT}`,
     `fib daddr type local ip6 daddr != ::1 jump ${CHAIN_DNAT}`,
   ]],
-  [NFT_CHAIN_OUTPUT, 'type nat hook output priority -100; policy accept;', [`fib daddr type local jump ${CHAIN_DNAT}`]],
+  // From the host, 127.0.0.0/8 too (route_localnet); ::1 cannot leave lo at all, so v6 loopback is left alone.
+  [NFT_CHAIN_OUTPUT, 'type nat hook output priority -100; policy accept;', [
+    `fib daddr type local meta nfproto ipv4 jump ${CHAIN_DNAT}`,
+    `fib daddr type local ip6 daddr != ::1 jump ${CHAIN_DNAT}`,
+  ]],
   [CHAIN_POSTROUTING, 'type nat hook postrouting priority srcnat; policy accept;', [
     // Hairpin and container → host address → container on the same bridge: replies must come back through us.
     `ct status dnat oifname . ip saddr @${S.local4} masquerade`,
     `ct status dnat oifname . ip6 saddr @${S.local6} masquerade`,
     `oifname @${S.bridges} oifname != @${S.internal} ip saddr 127.0.0.0/8 masquerade`,
-    `oifname @${S.bridges} oifname != @${S.internal} ip6 saddr ::1 masquerade`,
     `oifname . ip saddr @${S.local4} return`,
     `oifname . ip6 saddr @${S.local6} return`,
     `ip saddr @${S.masq4} masquerade`,

@@ -3,7 +3,7 @@
  * endpoint's published ports, independent of iptables or nftables syntax. The backends render it.
  */
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidArgumentError } from '../errors';
+import { ConflictError, InvalidArgumentError, UnsupportedError } from '../errors';
 import { bufferToIp, canonicalSubnet, family, ipToBuffer, splitCidr } from '../kernel/addr';
 import type { PortBinding, Protocol } from '../model';
 import { CHAIN_NETWORK_PREFIX, NETWORK_HASH_LEN } from './constants';
@@ -142,6 +142,8 @@ function familiesOf(b: PortBinding, ep: FirewallEndpoint): { family: Family; hos
   if (!fam) throw new InvalidArgumentError(`port ${b.hostPort}/${b.protocol}: host address "${b.hostIp}" is not an IP address`);
   if (!have.includes(fam)) throw new InvalidArgumentError(`port ${b.hostIp}:${b.hostPort}/${b.protocol}: endpoint ${ep.id} has no IPv${fam} address`);
   const ip = canonicalIp(b.hostIp);
+  // The kernel never routes ::1 off lo, so only a userland proxy could serve it; tsnet publishes with DNAT alone.
+  if (ip === '::1') throw new UnsupportedError(`port [::1]:${b.hostPort}/${b.protocol}: publishing on IPv6 loopback needs a userland proxy`);
   // 0.0.0.0 and :: mean every address of their family, as in Docker.
   return [{ family: fam, hostIp: ip === '0.0.0.0' || ip === '::' ? '' : ip }];
 }

@@ -43,7 +43,15 @@ export async function unseedHostFirewall(backend: BackendName): Promise<void> {
 
 /** Removes whatever tsnet state a failed test left, so the next starts clean. */
 export async function hardReset(backend: BackendName): Promise<void> {
+  // A test may have played the operator; full teardown keeps a filled TSNET-USER by design.
+  if (backend === 'nftables') await sh('nft', 'flush', 'chain', 'inet', 'tsnet', 'TSNET-USER').catch(() => undefined);
+  else for (const tool of ['iptables', 'ip6tables']) await sh(tool, '-F', 'TSNET-USER').catch(() => undefined);
   await createBackend(backend).remove('test reset', { base: true, networks: [], ports: [] }).catch(() => undefined);
+}
+
+/** Whether a probe result means the port was not reached (dropped, or refused by the host itself). */
+export function unreached(result: string): boolean {
+  return result === 'timeout' || result.startsWith('error:');
 }
 
 /** A network description with Docker's defaults. */

@@ -5,6 +5,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { netnsPath } from '../../../src/kernel/netns';
+import { setSysctl } from '../../../src/kernel/sysctl';
 
 const execFileP = promisify(execFile);
 
@@ -15,6 +17,14 @@ export async function sh(cmd: string, ...args: string[]): Promise<string> {
   } catch (err) {
     throw new Error(`${cmd} ${args.join(' ')}: ${(err as { stderr?: string }).stderr || (err as Error).message}`);
   }
+}
+
+/**
+ * Fresh links spend a second in IPv6 DAD with a tentative link-local address, and neighbour
+ * solicitations for forwarded packets go unanswered meanwhile: turn DAD off before link up.
+ */
+function noDad(ifname: string, ns?: string): void {
+  setSysctl(`net.ipv6.conf.${ifname}.accept_dad`, '0', ns ? netnsPath(ns) : undefined);
 }
 
 /** The uplink between the host and the outside namespace. */
@@ -64,6 +74,8 @@ export class Topology {
     this.links.push(hostSide);
     await sh('ip', 'addr', 'add', `${UPLINK.host4}/24`, 'dev', hostSide);
     await sh('ip', '-6', 'addr', 'add', `${UPLINK.host6}/64`, 'dev', hostSide, 'nodad');
+    noDad(hostSide);
+    noDad('eth0', this.outside);
     await sh('ip', 'link', 'set', hostSide, 'up');
     const o = (...a: string[]) => sh('ip', '-n', this.outside, ...a);
     await o('link', 'set', 'lo', 'up');
@@ -81,6 +93,7 @@ export class Topology {
     this.links.push(bridge);
     await sh('ip', 'addr', 'add', gw4, 'dev', bridge);
     if (gw6) await sh('ip', '-6', 'addr', 'add', gw6, 'dev', bridge, 'nodad');
+    noDad(bridge);
     await sh('ip', 'link', 'set', bridge, 'up');
     return bridge;
   }
@@ -96,6 +109,8 @@ export class Topology {
     await sh('ip', 'link', 'set', hostVeth, 'master', bridge);
     // What the bridge driver does when ports are published (constants.BRIDGE_PORT_HAIRPIN).
     await sh('ip', 'link', 'set', hostVeth, 'type', 'bridge_slave', 'hairpin', 'on');
+    noDad(hostVeth);
+    noDad('eth0', ns);
     await sh('ip', 'link', 'set', hostVeth, 'up');
     const c = (...a: string[]) => sh('ip', '-n', ns, ...a);
     await c('link', 'set', 'lo', 'up');
@@ -128,6 +143,11 @@ export class Topology {
       proc.stdout!.on('data', (d) => (out += d));
       proc.on('exit', () => resolve(out));
     });
+  }
+
+  /** Runs a command (for tests that play the operator). */
+  sh(cmd: string, ...args: string[]): Promise<string> {
+    return sh(cmd, ...args);
   }
 
   /** Stops servers and deletes namespaces and links (veths go with their namespace). */

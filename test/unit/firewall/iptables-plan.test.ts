@@ -34,7 +34,7 @@ describe('iptables plans', () => {
     const ep = { ...EP, ports: [...EP.ports, { protocol: 'tcp' as const, containerPort: 443, hostIp: '', hostPort: 8443 }] };
     const plans = planApply(familyBatch({ base: false, networks: [], ports: portRules(ep) }, 4, false), save4());
     assert.deepEqual(lines(plans), [
-      `-A TSNET-${networkHash('n1')} -d 172.18.0.2/32 -p tcp -m tcp --dport 443 -j ACCEPT`,
+      `-A TSNET-${networkHash('n1')} -d 172.18.0.2/32 -p tcp -m tcp --dport 443 -m conntrack --ctstate DNAT -j ACCEPT`,
       '-A TSNET-DNAT -p tcp -m tcp --dport 8443 -j DNAT --to-destination 172.18.0.2:443',
     ]);
     assert.ok(plans.every((p) => p.declare.length === 0));
