@@ -5,7 +5,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { ConflictError, ExhaustedError, InternalError, InvalidArgumentError } from '../errors';
+import { ConflictError, ExhaustedError, InternalError, InvalidArgumentError, UnsupportedError } from '../errors';
 import { family } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { PortBinding, PortRequest, Protocol } from '../model';
@@ -176,10 +176,14 @@ export async function hostPortInUse(protocol: Protocol, hostIp: string, port: nu
   return bindProbe(protocol, '::', port).catch(() => false);
 }
 
-/** Throws InvalidArgumentError unless ip is '', 0.0.0.0, :: or an address of the host. */
+/**
+ * Throws InvalidArgumentError unless ip is '', 0.0.0.0, :: or an address of the host, and
+ * UnsupportedError for ::1 (only a userland proxy could serve it; tsnet publishes with DNAT alone).
+ */
 export async function validateHostIp(ip: string): Promise<void> {
   if (ip === '' || ip === '0.0.0.0' || ip === '::') return;
   if (!family(ip)) throw new InvalidArgumentError(`host address "${ip}": not an IP address`);
+  if (canonicalIp(ip) === '::1') throw new UnsupportedError(`host address ::1: publishing on IPv6 loopback needs a userland proxy`);
   const h = NetlinkHandle.open();
   try {
     const mine = (await h.listAddrs()).map((a) => canonicalIp(a.cidr));

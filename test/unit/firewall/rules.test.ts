@@ -1,6 +1,6 @@
 /** The rule model: hashes, names, families, de-duplication. */
 import { strict as assert } from 'node:assert';
-import { ConflictError, InvalidArgumentError } from '../../../src/errors';
+import { ConflictError, InvalidArgumentError, UnsupportedError } from '../../../src/errors';
 import { familiesOfRules, networkChain, networkHash, networkRules, portRules, validateBridgeName } from '../../../src/firewall/rules';
 import { DUAL_EP, DUAL_NET, NAT_NET } from './cases';
 
@@ -33,5 +33,9 @@ describe('firewall rule model', () => {
   it('rejects two container ports on one host binding', () => {
     const ep = { ...DUAL_EP, ports: [{ protocol: 'tcp' as const, containerPort: 80, hostIp: '', hostPort: 80 }, { protocol: 'tcp' as const, containerPort: 81, hostIp: '0.0.0.0', hostPort: 80 }] };
     assert.throws(() => portRules(ep), ConflictError);
+  });
+
+  it('refuses IPv6 loopback bindings: the kernel never routes ::1 off lo, only a proxy could serve them', () => {
+    assert.throws(() => portRules({ ...DUAL_EP, ports: [{ protocol: 'tcp', containerPort: 80, hostIp: '::1', hostPort: 80 }] }), UnsupportedError);
   });
 });
