@@ -1,5 +1,7 @@
 /** `npm run bench`: runs every benchmark inside the private host and prints one JSON document. */
 import { Controller } from '../src/index';
+import { measurePublish } from '../src/firewall/bench';
+import { measureResolver } from '../src/dns/bench';
 import { measureAttach } from './attach';
 
 async function main(): Promise<void> {
@@ -16,6 +18,15 @@ async function main(): Promise<void> {
   } finally {
     c.close();
   }
+  if (want('publish')) {
+    const publish: Record<string, unknown> = {};
+    for (const backend of ['iptables', 'nftables'] as const) {
+      const ms = await measurePublish(backend);
+      publish[backend] = { ms, ratio1000to10: Math.round((ms['1000'] / ms['10']) * 100) / 100 };
+    }
+    result.publishOneMorePort = publish;
+  }
+  if (want('dns')) result.resolver = await measureResolver({ durationSec: 10, clients: 4 });
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
