@@ -9,3 +9,6 @@ export * from './errors';
 export type * from './model';
 export { driverNames } from './drivers/registry';
 export { BridgeOption } from './drivers/bridge/options';
+export { NetlinkHandle, type LinkInfo, type AddrInfo, type RouteInfo } from './kernel/netlink';
+export { bigIntToIp, canonicalSubnet, contains, family, ipToBigInt, networkOf, splitCidr } from './kernel/addr';
+export { DNS_LISTEN_ADDRESS } from './dns/constants';

@@ -1,0 +1,72 @@
+/**
+ * How CNI containers map onto tsnet's model, kept in the one store the CLI reads:
+ * a container (CNI_CONTAINERID) is a tsnet sandbox over the runtime's namespace (netnsPath =
+ * CNI_NETNS, never created or deleted by tsnet), named `cni-<first 12 characters of the id>`; each
+ * attachment (containerId, ifname) is one endpoint of that sandbox, so one container can hold
+ * interfaces on several networks. The record `cni/container/<id>` maps the full id to the sandbox,
+ * since the name alone cannot tell two ids with the same first 12 characters apart.
+ */
+import { createHash } from 'node:crypto';
+import { type Controller, type Endpoint, NotFoundError, type Sandbox } from '../../src/index';
+
+/** Store key prefix of the plugin's records. */
+export const CONTAINER_PREFIX = 'cni/container/';
+/** Prefix of sandbox names made by the plugin. */
+export const SANDBOX_PREFIX = 'cni-';
+
+/** What the plugin remembers per container. */
+export interface ContainerRecord {
+  /** Sandbox id (not the name: names are user-visible and could be reused). */
+  sandboxId: string;
+  /** CNI_NETNS at the first ADD. */
+  netns: string;
+  created: string;
+}
+
+/** The store key of a container's record. */
+export function containerKey(containerId: string): string {
+  return CONTAINER_PREFIX + containerId;
+}
+
+/** Sandbox names for a container id, preferred first: the short form, then one that cannot collide. */
+export function sandboxNames(containerId: string): [string, string] {
+  const short = SANDBOX_PREFIX + containerId.slice(0, 12);
+  const hash = createHash('sha256').update(containerId).digest('hex').slice(0, 12);
+  return [short, `${short}-${hash}`];
+}
+
+/** The container's record, if the plugin attached it. */
+export function findContainer(ctl: Controller, containerId: string): ContainerRecord | undefined {
+  return ctl.store.get<ContainerRecord>(containerKey(containerId));
+}
+
+/** Records the container → sandbox mapping. */
+export function recordContainer(ctl: Controller, containerId: string, rec: ContainerRecord): void {
+  ctl.store.txn((t) => t.put(containerKey(containerId), rec));
+}
+
+/** Drops the record. */
+export function forgetContainer(ctl: Controller, containerId: string): void {
+  ctl.store.txn((t) => t.delete(containerKey(containerId)));
+}
+
+/** Every container the plugin attached, with its id. */
+export function listContainers(ctl: Controller): { containerId: string; rec: ContainerRecord }[] {
+  return ctl.store.list<ContainerRecord>(CONTAINER_PREFIX).map((e) => ({ containerId: e.key.slice(CONTAINER_PREFIX.length), rec: e.value }));
+}
+
+/** A sandbox by id, or undefined when it is gone (removed with `tsnet sandbox rm`, say). */
+export function sandboxOf(ctl: Controller, rec: ContainerRecord | undefined): Sandbox | undefined {
+  if (!rec) return undefined;
+  try {
+    return ctl.getSandbox(rec.sandboxId);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The endpoint of one attachment: the sandbox's interface ifname on network networkId. */
+export function attachmentEndpoint(ctl: Controller, sb: Sandbox, networkId: string, ifname: string): Endpoint | undefined {
+  return ctl.sandboxEndpoints(sb.id).find((e) => e.networkId === networkId && e.ifname === ifname);
+}

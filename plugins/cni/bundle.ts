@@ -1,0 +1,123 @@
+/**
+ * Builds the shipped plugin: one file (build/plugins/cni/tsnet-cni.js) from the TypeScript sources,
+ * so an exec reads one script instead of resolving ~80 modules. The config schema is compiled by ajv
+ * here, once, into standalone code that replaces validate.ts; native modules stay external and
+ * resolve from the build tree's node_modules.
+ * Usage: node build/plugins/cni/bundle.js [OUTFILE]
+ */
+import Ajv from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import schema from '../../src/schema/cni-config.schema.json';
+
+/** Repository root, from build/plugins/cni or plugins/cni alike. */
+const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../..' : '../..');
+/** Where the bundle goes by default: beside the compiled entry point, so node_modules resolve as for it. */
+export const BUNDLE_FILE = path.join(ROOT, 'build', 'plugins', 'cni', 'tsnet-cni.js');
+/** Packages with native parts: their loaders find .node files relative to themselves. */
+const EXTERNAL = ['better-sqlite3', 'koffi', 'netlink', 'netlink/*', '*.node'];
+
+/** validate.ts's contract, backed by the schema compiled ahead of time. */
+function standaloneValidator(): string {
+  const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true } });
+  const code = standaloneCode(ajv, ajv.compile(schema));
+  return `${code}\nconst compiled = module.exports;\nmodule.exports = { cniConfigValidator: () => compiled };\n`;
+}
+
+/** Swaps plugins/cni/validate.ts for the standalone validator. */
+const precompiledSchema: esbuild.Plugin = {
+  name: 'precompiled-schema',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/validate$/ }, (args) => (args.importer.endsWith(path.join('plugins', 'cni', 'config.ts')) ? { path: 'cni-config', namespace: 'validator' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'validator' }, () => ({ contents: standaloneValidator(), loader: 'js', resolveDir: ROOT }));
+  },
+};
+
+/**
+ * The core's daemon-config module compiles its ajv schema when loaded; in a one-shot plugin that is
+ * ~35 ms spent even when no daemon.json exists. This stand-in compiles on first validation instead.
+ */
+const LAZY_AJV = `
+let Real;
+class LazyAjv {
+  constructor(opts) { this.opts = opts; }
+  compile(schema) {
+    let real;
+    const validate = (data) => {
+      Real ??= require('ajv').default;
+      real ??= new Real(this.opts).compile(schema);
+      const ok = real(data);
+      validate.errors = real.errors;
+      return ok;
+    };
+    validate.errors = null;
+    return validate;
+  }
+}
+module.exports = { __esModule: true, default: LazyAjv };
+`;
+
+/** The netlink package's index loads its nl80211, wg and genl families too; tsnet uses only rtnetlink. */
+const RTNETLINK_ONLY = `
+module.exports = { createRtNetlink: require('netlink/dist/rt/rt').createRtNetlink, FlagsNew: require('netlink/dist/constants').FlagsNew };
+`;
+
+/**
+ * koffi's index.js finds its native module through its build tooling, which loads https, zlib and
+ * crypto (~25 ms). The bundle is built on the machine it runs on, so it can name the module directly;
+ * tsnet uses only the native API (load, func, decode). undefined when this platform has no prebuilt one.
+ */
+function koffiDirect(): string | undefined {
+  const pkgFile = require.resolve('koffi/package.json', { paths: [ROOT] });
+  const native = path.join(path.dirname(pkgFile), 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node');
+  if (!fs.existsSync(native)) return undefined;
+  const version = (JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version: string }).version;
+  return `
+const native = require(${JSON.stringify(native)});
+if (native.version !== ${JSON.stringify(version)}) throw new Error('koffi: native module ' + native.version + ' does not match package ${version}; reinstall the plugin');
+module.exports = native;
+`;
+}
+
+/** Loads heavy core dependencies lazily or in part (see LAZY_AJV, RTNETLINK_ONLY and koffiDirect). */
+const lighterCore: esbuild.Plugin = {
+  name: 'lighter-core',
+  setup(build) {
+    const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, netlink: RTNETLINK_ONLY, koffi: koffiDirect() };
+    build.onResolve({ filter: /^(ajv|netlink|koffi)$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
+    build.onLoad({ filter: /.*/, namespace: 'lighter-core' }, (args) => ({ contents: contents[args.path], loader: 'js', resolveDir: ROOT }));
+  },
+};
+
+/** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. */
+export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } = {}): Promise<string> {
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'plugins', 'cni', 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: opts.minify ?? true,
+    keepNames: true,
+    external: EXTERNAL,
+    plugins: [precompiledSchema, lighterCore],
+    logLevel: 'warning',
+  });
+  fs.chmodSync(outfile, 0o755);
+  // The deep netlink paths are external: fail the build, not the first ADD, if the package moved them.
+  for (const deep of ['netlink/dist/rt/rt', 'netlink/dist/constants']) require.resolve(deep, { paths: [ROOT] });
+  return outfile;
+}
+
+if (require.main === module) {
+  bundle(process.argv[2]).then(
+    (file) => process.stdout.write(`${file}\n`),
+    (err) => {
+      process.stderr.write(`bundle: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * DEL and GC. DEL is idempotent: an unknown container, a namespace that is already gone, or a second
+ * DEL all succeed and free whatever is left. GC removes every attachment of the network that the
+ * runtime does not list in cni.dev/valid-attachments, carrying on past failures.
+ */
+import type { Controller, Sandbox } from '../../src/index';
+import { attachmentEndpoint, findContainer, forgetContainer, listContainers, sandboxOf } from './attachments';
+import { attachmentKey, type NetConf, validAttachments } from './config';
+import { tryNetwork } from './network';
+import type { CniRequest } from './skel';
+
+/** Deletes the container's sandbox (never its namespace: the runtime owns that) once no endpoint is left. */
+async function releaseIfEmpty(ctl: Controller, containerId: string, sb: Sandbox): Promise<void> {
+  if (ctl.sandboxEndpoints(sb.id).length) return;
+  await ctl.deleteSandbox(sb.id);
+  forgetContainer(ctl, containerId);
+}
+
+/** DEL: see the file comment. */
+export async function delAttachment(ctl: Controller, req: CniRequest, conf: NetConf): Promise<void> {
+  const rec = findContainer(ctl, req.containerId);
+  if (!rec) return;
+  const sb = sandboxOf(ctl, rec);
+  if (!sb) {
+    forgetContainer(ctl, req.containerId);
+    return;
+  }
+  const net = tryNetwork(ctl, conf.network ?? conf.name);
+  // With force, a namespace that is gone only skips the container-side steps; the host side is still freed.
+  if (net && attachmentEndpoint(ctl, sb, net.id, req.ifname)) await ctl.disconnect(net.id, sb.id, { force: true });
+  await releaseIfEmpty(ctl, req.containerId, sb);
+}
+
+/** GC: see the file comment. Throws one AggregateError naming every attachment that could not be removed. */
+export async function gcAttachments(ctl: Controller, conf: NetConf): Promise<void> {
+  const net = tryNetwork(ctl, conf.network ?? conf.name);
+  const valid = validAttachments(conf);
+  const validContainers = new Set([...valid].map((k) => k.slice(0, k.lastIndexOf('/'))));
+  const errors: unknown[] = [];
+  for (const { containerId, rec } of listContainers(ctl)) {
+    try {
+      const sb = sandboxOf(ctl, rec);
+      if (!sb) {
+        forgetContainer(ctl, containerId);
+        continue;
+      }
+      for (const ep of ctl.sandboxEndpoints(sb.id)) {
+        if (!net || ep.networkId !== net.id || valid.has(attachmentKey(containerId, ep.ifname))) continue;
+        await ctl.disconnect(net.id, sb.id, { force: true });
+      }
+      // A listed container keeps even an empty sandbox: its ADD may be on the way.
+      if (!validContainers.has(containerId)) await releaseIfEmpty(ctl, containerId, sb);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new AggregateError(errors, `gc of network ${conf.network ?? conf.name}: ${errors.length} attachment(s) could not be removed`);
+}

@@ -1,0 +1,80 @@
+/**
+ * `tsnet-cni install [DIR] [--name NAME]`: bundles the plugin (when esbuild is present) and writes
+ * an executable into the CNI bin directory. The executable is a two-line node script that loads the
+ * bundle from the build tree, where the native modules (better-sqlite3, koffi, netlink) resolve.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Default CNI bin directory, as runtimes look for plugins. */
+export const DEFAULT_BIN_DIR = '/opt/cni/bin';
+/** Executable name: the config's "type". */
+export const PLUGIN_NAME = 'tsnet-cni';
+
+/**
+ * The script the runtime execs: node by absolute path (runtimes exec plugins with a minimal PATH),
+ * loading the bundle through a V8 code cache kept beside it (written atomically by the first run, and
+ * again whenever V8 rejects it, e.g. after a rebuild), so later execs skip parsing and compiling it.
+ */
+export function wrapperScript(target: string, node = process.execPath): string {
+  return `#!${node}
+'use strict';
+const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
+const file = ${JSON.stringify(target)}, cacheFile = file + '.v8cache';
+let cachedData;
+try { cachedData = fs.readFileSync(cacheFile); } catch {}
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8').replace(/^#!.*/, '')), { filename: file, cachedData });
+if (!cachedData || script.cachedDataRejected) {
+  process.once('exit', () => {
+    try {
+      const tmp = cacheFile + '.' + process.pid;
+      fs.writeFileSync(tmp, script.createCachedData());
+      fs.renameSync(tmp, cacheFile);
+    } catch {}
+  });
+}
+const m = new Module(file, null);
+m.filename = file;
+m.paths = Module._nodeModulePaths(path.dirname(file));
+script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
+`;
+}
+
+/** Writes the wrapper atomically (rename), so a runtime exec'ing the plugin meanwhile never sees half a file. */
+export function writeWrapper(dir: string, name: string, target: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, wrapperScript(target), { mode: 0o755 });
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+/** The file the wrapper loads: a fresh bundle when esbuild is installed, else the unbundled entry point. */
+async function target(): Promise<string> {
+  // Loaded by path, not import: the bundle must not swallow the bundler (and esbuild with it).
+  const bundler = path.join(__dirname, 'bundle.js');
+  try {
+    if (fs.existsSync(bundler)) return await (require(bundler) as typeof import('./bundle')).bundle();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+  return path.join(__dirname, 'main.js');
+}
+
+/** Runs the install command; returns the exit code. */
+export async function install(args: string[], out: { write(s: string): unknown }): Promise<number> {
+  let name = PLUGIN_NAME;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--name') name = args[++i] ?? '';
+    else rest.push(args[i]);
+  }
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) || rest.length > 1) {
+    out.write(`usage: tsnet-cni install [DIR] [--name NAME]   (DIR default ${DEFAULT_BIN_DIR})\n`);
+    return 2;
+  }
+  const file = writeWrapper(rest[0] ?? DEFAULT_BIN_DIR, name, await target());
+  out.write(`installed ${file}\n`);
+  return 0;
+}

@@ -1,0 +1,107 @@
+/** Config parsing: the schema and unsupported keys, the network plan, the attachment plan, GC's valid set. */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CniCode, CniError } from '../../../plugins/cni/codes';
+import { attachmentPlan, checkStaticAddresses, CNI_LABEL, networkPlan, parseNetConf, validAttachments } from '../../../plugins/cni/config';
+import type { CniRequest } from '../../../plugins/cni/skel';
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'cni');
+const base = { cniVersion: '1.1.0', name: 'n1', type: 'tsnet-cni' };
+const req = (args: [string, string][] = []): CniRequest => ({ command: 'ADD', containerId: 'c1', netns: '/run/netns/c1', ifname: 'eth0', args, path: [], cniVersion: '1.1.0', config: {} });
+const code = (c: number, re?: RegExp) => (e: CniError) => e.code === c && (!re || re.test(e.message));
+
+describe('cni config', () => {
+  for (const file of fs.readdirSync(path.join(FIXTURES, 'valid'))) {
+    it(`accepts valid/${file}`, () => {
+      const conf = parseNetConf(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'valid', file), 'utf8')));
+      const plan = networkPlan(conf);
+      checkStaticAddresses(plan, attachmentPlan(conf, req(), plan.name));
+    });
+  }
+
+  it('derives the network from the reference bridge keys', () => {
+    const plan = networkPlan(parseNetConf({ ...base, bridge: 'cni9', mtu: 1400, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.9.0.0/24' }], [{ subnet: 'fd09::/64' }]] } }));
+    assert.equal(plan.name, 'n1');
+    assert.equal(plan.hairpin, true);
+    assert.deepEqual(plan.create, {
+      name: 'n1', driver: 'bridge', ipv6: true, labels: { [CNI_LABEL]: 'true' },
+      ipam: [{ subnet: '10.9.0.0/24' }, { subnet: 'fd09::/64' }],
+      options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': 'cni9', 'com.docker.network.driver.mtu': '1400' },
+    });
+  });
+
+  it('masquerades only when ipMasq says so, as the reference bridge', () => {
+    assert.equal(networkPlan(parseNetConf(base)).create!.options!['com.docker.network.bridge.enable_ip_masquerade'], 'false');
+  });
+
+  it('attaches to an existing network with "network", creating nothing', () => {
+    const plan = networkPlan(parseNetConf({ ...base, network: 'mynet', dns: true }));
+    assert.equal(plan.name, 'mynet');
+    assert.equal(plan.create, undefined);
+    assert.deepEqual(plan.dns, { nameservers: ['127.0.0.11'] });
+  });
+
+  const bad: [string, object, number, RegExp][] = [
+    ['a name with a space', { name: 'a b' }, CniCode.InvalidNetworkConfig, /\/name must match/],
+    ['mtu as a string', { mtu: '1500' }, CniCode.InvalidNetworkConfig, /\/mtu must be integer/],
+    ['an unsupported vlan', { vlan: 10 }, CniCode.UnsupportedField, /vlan=10/],
+    ['isGateway false', { isGateway: false }, CniCode.UnsupportedField, /isGateway=false/],
+    ['network with a subnet', { network: 'x', ipam: { subnet: '10.0.0.0/24' } }, CniCode.InvalidNetworkConfig, /existing tsnet network/],
+    ['the host driver', { driver: 'host' }, CniCode.InvalidNetworkConfig, /no interface of its own/],
+    ['an unknown driver', { driver: 'overlay2' }, CniCode.InvalidNetworkConfig, /unknown driver/],
+    ['dns as a string', { dns: '8.8.8.8' }, CniCode.InvalidNetworkConfig, /\/dns/],
+  ];
+  for (const [what, over, c, re] of bad) it(`refuses ${what} (code ${c})`, () => assert.throws(() => parseNetConf({ ...base, ...over }), code(c, re)));
+
+  it('accepts the defaults of unsupported keys and unknown extension keys', () => {
+    parseNetConf({ ...base, vlan: 0, promiscMode: false, isGateway: true, vlanTrunk: [], 'io.example/extra': { any: 1 } });
+  });
+
+  it('refuses a route of a family the network has no subnet of', () => {
+    assert.throws(() => networkPlan(parseNetConf({ ...base, ipam: { routes: [{ dst: '::/0' }] } })), code(CniCode.InvalidNetworkConfig, /no IPv6 subnet/));
+  });
+
+  it('merges static addresses, MAC and aliases from runtimeConfig, args and CNI_ARGS', () => {
+    const conf = parseNetConf({ ...base, args: { cni: { ips: ['fd00::5/64'] } }, runtimeConfig: { ips: ['10.0.0.5/24'], mac: '02:AA:00:00:00:01', aliases: { n1: ['web', 'web'], other: ['x'] } } });
+    const att = attachmentPlan(conf, req([['IP', '10.0.0.5'], ['MAC', '02:aa:00:00:00:01']]), 'n1');
+    assert.deepEqual(att, { ip: '10.0.0.5', ip6: 'fd00::5', mac: '02:aa:00:00:00:01', aliases: ['web'], dns: undefined, ports: [] });
+  });
+
+  it('maps portMappings to port requests and runtime DNS to sandbox DNS', () => {
+    const conf = parseNetConf({ ...base, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'TCP' }, { hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }], dns: { servers: ['1.1.1.1'], searches: ['a.test'] }, aliases: ['db'] } });
+    const att = attachmentPlan(conf, req(), 'n1');
+    assert.deepEqual(att.ports, [
+      { protocol: 'tcp', containerPort: 80, hostIp: '', hostPort: 8080, hostPortEnd: 8080 },
+      { protocol: 'udp', containerPort: 53, hostIp: '127.0.0.1', hostPort: 53, hostPortEnd: 53 },
+    ]);
+    assert.deepEqual(att.dns, { servers: ['1.1.1.1'], search: ['a.test'], options: [] });
+    assert.deepEqual(att.aliases, ['db']);
+  });
+
+  const badAttach: [string, object, [string, string][], number, RegExp][] = [
+    ['two IPv4 addresses', { runtimeConfig: { ips: ['10.0.0.5/24', '10.0.0.6/24'] } }, [], CniCode.InvalidNetworkConfig, /two static IPv4/],
+    ['an address that is none', { runtimeConfig: { ips: ['nope'] } }, [], CniCode.InvalidNetworkConfig, /not an IP address/],
+    ['conflicting MACs', { runtimeConfig: { mac: '02:00:00:00:00:01' } }, [['MAC', '02:00:00:00:00:02']], CniCode.InvalidNetworkConfig, /conflicting MAC/],
+    ['unknown CNI_ARGS', {}, [['FOO', 'bar']], CniCode.InvalidEnvironment, /unknown args \[FOO\]/],
+    ['a bad hostIP', { runtimeConfig: { portMappings: [{ hostPort: 1, containerPort: 1, hostIP: 'x' }] } }, [], CniCode.InvalidNetworkConfig, /hostIP/],
+  ];
+  for (const [what, over, args, c, re] of badAttach) {
+    it(`refuses ${what} (code ${c})`, () => assert.throws(() => attachmentPlan(parseNetConf({ ...base, ...over }), req(args), 'n1'), code(c, re)));
+  }
+
+  it('ignores unknown CNI_ARGS with IgnoreUnknown', () => {
+    assert.equal(attachmentPlan(parseNetConf(base), req([['IgnoreUnknown', '1'], ['FOO', 'bar']]), 'n1').ip, undefined);
+  });
+
+  it('checks static addresses against the config\'s subnets before anything is made', () => {
+    const conf = parseNetConf({ ...base, ipam: { subnet: '10.3.0.0/24' }, runtimeConfig: { ips: ['10.4.0.5/24'] } });
+    const plan = networkPlan(conf);
+    assert.throws(() => checkStaticAddresses(plan, attachmentPlan(conf, req(), plan.name)), code(CniCode.InvalidNetworkConfig, /not in the network's subnets/));
+  });
+
+  it('collects valid attachments from both spellings of the key', () => {
+    const conf = parseNetConf({ ...base, 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }], 'cni.dev/attachments': [{ containerID: 'b', ifname: 'net1' }] });
+    assert.deepEqual([...validAttachments(conf)].sort(), ['a/eth0', 'b/net1']);
+  });
+});
