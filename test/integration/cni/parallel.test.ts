@@ -1,0 +1,51 @@
+/** A runtime starting many containers at once: 100 ADDs in parallel (racing to create the network too), then 100 DELs. */
+import { strict as assert } from 'node:assert';
+import { tsnet } from '../../helpers/cli';
+import { snapshot } from '../../helpers/kernel-state';
+import { storeKeys } from '../../helpers/store-state';
+import { tcpExchange } from '../../helpers/traffic';
+import { cni, RUN, Scratch } from './harness';
+
+const N = 100;
+const NET = `cni-par-${RUN}`;
+const BRIDGE = `cpar${RUN}`.slice(0, 15);
+const conf = { cniVersion: '1.1.0', name: NET, type: 'tsnet-cni', bridge: BRIDGE, ipam: { subnet: '10.132.0.0/24' } };
+
+describe('tsnet-cni under a parallel runtime', function () {
+  this.timeout(300000);
+  const s = new Scratch();
+  afterEach(() => s.cleanup());
+
+  it(`${N} parallel ADDs: ${N} distinct addresses, all reachable; ${N} parallel DELs leave nothing`, async () => {
+    assert.equal(tsnet('ls', '-q').status, 0); // predefined networks first, so the snapshots compare like with like
+    s.network(NET);
+    const kernelBefore = await snapshot();
+    const keysBefore = storeKeys();
+    const atts = Array.from({ length: N }, (_, i) => ({ containerId: `par${i}-${RUN}`, netns: s.netns(`cpar${i}-${RUN}`) }));
+    const nsNames = (await snapshot()).netns;
+
+    const added = await Promise.all(atts.map((a) => cni('ADD', conf, a)));
+    assert.deepEqual(added.filter((r) => r.code !== 0).map((r) => r.stdout + r.stderr), []);
+    const ips = added.map((r) => ((r.json as any).ips[0].address as string).split('/')[0]);
+    assert.equal(new Set(ips).size, N);
+    assert.ok(ips.every((ip) => ip.startsWith('10.132.0.')));
+    // A refused connection is an answer from the container's own stack: the address is reachable through the bridge.
+    const probes = await Promise.all(ips.map((ip) => tcpExchange('', ip, 9, 'x', 3000)));
+    assert.deepEqual(probes.map((p, i) => [ips[i], p]).filter(([, p]) => p !== 'error:ECONNREFUSED'), []);
+
+    const deleted = await Promise.all(atts.map((a) => cni('DEL', conf, a)));
+    assert.deepEqual(deleted.filter((r) => r.code !== 0).map((r) => r.stdout + r.stderr), []);
+    const kernelAfter = await snapshot();
+    // What stays is the network itself (bridge and gateway), as with the reference bridge plugin.
+    assert.deepEqual(kernelAfter.links.filter((l) => !kernelBefore.links.includes(l)), [BRIDGE]);
+    assert.deepEqual(kernelAfter.netns, nsNames);
+    const bridgeAddrs = kernelAfter.addrs.filter((a) => !kernelBefore.addrs.includes(a));
+    assert.equal(bridgeAddrs.length, 1);
+    assert.match(bridgeAddrs[0], /:10\.132\.0\.1\/24$/);
+    const newKeys = storeKeys().filter((k) => !keysBefore.includes(k));
+    assert.deepEqual(newKeys.filter((k) => !/^(network\/|network-name\/|ipam\/pool\/|ipam\/addr\/[^/]+\/10\.132\.0\.1$)/.test(k)), []);
+    assert.equal(tsnet('rm', NET).status, 0);
+    assert.deepEqual((await snapshot()).links, kernelBefore.links);
+    assert.deepEqual(storeKeys(), keysBefore);
+  });
+});
