@@ -13,7 +13,7 @@ import { DNS_LISTEN_ADDRESS, DNS_PORT, MAX_TCP_CONNECTIONS, RCODE } from './cons
 import { Forwarder } from './forward';
 import { boundSocketInNetns, closeFd } from './listen';
 import { buildResponse, errorResponse, maxResponseSize, type QueryShape, rcodeResponse, truncatedResponse } from './response';
-import { serveTcpConnection } from './tcp';
+import { type Answerer, serveTcpConnection } from './tcp';
 import { ParseResult, parseQuery, QueryView } from './wire';
 
 const debug = log('tsnet:dns:server');
@@ -61,6 +61,8 @@ export class DnsServer {
   private readonly view = new QueryView();
   private readonly plain: Listener[] = [];
   private readonly sandboxes = new Map<string, Listener>();
+  /** The last listen/unlisten of each sandbox, so calls for one sandbox run one after another. */
+  private readonly ops = new Map<string, Promise<unknown>>();
 
   constructor(opts: DnsServerOptions) {
     this.backend = opts.backend;
@@ -88,10 +90,19 @@ export class DnsServer {
    * Serves the sandbox: listens at address:port (default 127.0.0.11:53) inside the namespace at
    * nsPath, answering as sandboxId. Loopback must be up there. Listening again with the same path is a no-op.
    */
-  async listenInNetns(nsPath: string, sandboxId: string, opts: { address?: string; port?: number } = {}): Promise<void> {
+  listenInNetns(nsPath: string, sandboxId: string, opts: { address?: string; port?: number } = {}): Promise<void> {
+    return this.serially(sandboxId, () => this.listenNow(nsPath, sandboxId, opts));
+  }
+
+  /** Stops serving the sandbox; unknown sandboxes are ignored (teardown is idempotent). */
+  unlisten(sandboxId: string): Promise<void> {
+    return this.serially(sandboxId, () => this.unlistenNow(sandboxId));
+  }
+
+  private async listenNow(nsPath: string, sandboxId: string, opts: { address?: string; port?: number }): Promise<void> {
     const existing = this.sandboxes.get(sandboxId);
     if (existing?.nsPath === nsPath) return;
-    if (existing) await this.unlisten(sandboxId);
+    if (existing) await this.unlistenNow(sandboxId);
     const address = opts.address ?? DNS_LISTEN_ADDRESS;
     const port = opts.port ?? DNS_PORT;
     const udpFd = boundSocketInNetns(nsPath, 'udp', address, port);
@@ -109,8 +120,7 @@ export class DnsServer {
     debug(`listening for sandbox ${sandboxId} at ${address}:${port} in ${nsPath}`);
   }
 
-  /** Stops serving the sandbox; unknown sandboxes are ignored (teardown is idempotent). */
-  async unlisten(sandboxId: string): Promise<void> {
+  private async unlistenNow(sandboxId: string): Promise<void> {
     const listener = this.sandboxes.get(sandboxId);
     if (!listener) return;
     this.sandboxes.delete(sandboxId);
@@ -128,11 +138,20 @@ export class DnsServer {
     if (errors.length) throw new AggregateError(errors, 'dns server stop: some listeners failed to close');
   }
 
+  /** Runs fn after the previous operation on the same sandbox settled, whatever its outcome. */
+  private serially<T>(sandboxId: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.ops.get(sandboxId) ?? Promise.resolve()).then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.ops.set(sandboxId, settled);
+    void settled.then(() => this.ops.get(sandboxId) === settled && this.ops.delete(sandboxId));
+    return next;
+  }
+
   /**
    * Handles one query: the response to send now, undefined to send nothing, or a promise of either
    * (forwarding). sourceIp identifies the requester when the scope does not.
    */
-  handle(msg: Buffer, scope: Scope, sourceIp: string, tcp: boolean): Buffer | undefined | Promise<Buffer | undefined> {
+  private handle(msg: Buffer, scope: Scope, sourceIp: string, tcp: boolean): Buffer | undefined | Promise<Buffer | undefined> {
     const view = this.view;
     const parsed = parseQuery(msg, view);
     if (parsed !== ParseResult.Ok) {
@@ -158,7 +177,7 @@ export class DnsServer {
   }
 
   private onDatagram(sock: dgram.Socket, scope: Scope, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    let out: ReturnType<DnsServer['handle']>;
+    let out: ReturnType<Answerer>;
     try {
       out = this.handle(msg, scope, rinfo.address, false);
     } catch (err) {

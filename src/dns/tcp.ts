@@ -30,11 +30,9 @@ export function serveTcpConnection(conn: net.Socket, answer: Answerer): void {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     while (pending.length >= 2) {
       const len = pending.readUInt16BE(0);
-      if (len < MIN_FRAME || ++waiting > MAX_TCP_PIPELINE) return void conn.destroy();
-      if (pending.length < 2 + len) {
-        waiting--;
-        break;
-      }
+      if (len < MIN_FRAME) return void conn.destroy();
+      if (pending.length < 2 + len) break;
+      if (++waiting > MAX_TCP_PIPELINE) return void conn.destroy();
       // A copy: the answer may outlive this chunk (forwarding), and the chunk may be reused.
       const msg = Buffer.from(pending.subarray(2, 2 + len));
       pending = pending.subarray(2 + len);

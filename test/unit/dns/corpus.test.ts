@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DnsRecords } from '../../../src/dns/records';
@@ -74,8 +75,23 @@ describe('dns/corpus: malformed and hostile packets', function () {
   });
 
   it('stays prompt after a flood of hostile datagrams', async () => {
+    const flood = dgram.createSocket('udp4');
+    let answered = 0;
+    flood.on('message', () => answered++);
+    await new Promise<void>((r) => flood.bind(0, '127.0.0.1', r));
     const packets = [...corpus().values()].filter((b) => b.length < 2000);
-    await Promise.all(Array.from({ length: 10 }, () => Promise.all(packets.map((b) => udpExchange(port, b, 50)))));
+    try {
+      for (let round = 0; round < 20; round++) {
+        for (const b of packets) flood.send(b, port, '127.0.0.1');
+        // The flood comes from this very process: let the server read between rounds.
+        await new Promise((r) => setImmediate(r));
+      }
+      // What the socket buffer could not hold is dropped, as the kernel does under any flood; let the rest drain.
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      flood.close();
+    }
+    assert.ok(answered > packets.length, `only ${answered} answers`);
     const started = Date.now();
     assert.deepEqual(answerData(await udpExchange(port, query(KNOWN_NAME))), ['10.3.0.3']);
     assert.ok(Date.now() - started < 200);

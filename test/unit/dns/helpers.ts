@@ -96,28 +96,41 @@ export class FakeUpstream {
 
   constructor(private readonly opts: FakeUpstreamOptions) {}
 
-  /** Binds UDP and TCP on the same free port. */
+  /** Binds UDP and TCP on the same free port (retrying: other test runs share this machine's ports). */
   async start(): Promise<this> {
-    this.udp = dgram.createSocket('udp4');
-    this.udp.on('message', (msg, rinfo) => {
-      this.udpQueries++;
-      this.udp!.send(this.answer(msg, false), rinfo.port, rinfo.address);
-    });
-    await new Promise<void>((r) => this.udp!.bind(0, '127.0.0.1', r));
-    this.port = this.udp.address().port;
-    this.tcp = net.createServer((conn) => {
-      let buf = Buffer.alloc(0);
-      conn.on('error', () => conn.destroy());
-      conn.on('data', (chunk) => {
-        buf = Buffer.concat([buf, chunk]);
-        if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          this.tcpQueries++;
-          conn.end(frame(this.answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), true)));
-        }
+    for (let attempt = 0; ; attempt++) {
+      const udp = dgram.createSocket('udp4');
+      udp.on('message', (msg, rinfo) => {
+        this.udpQueries++;
+        udp.send(this.answer(msg, false), rinfo.port, rinfo.address);
       });
+      await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+      const tcp = net.createServer((conn) => this.serveTcp(conn));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(udp.address().port, '127.0.0.1', resolve);
+        });
+      } catch (err) {
+        udp.close();
+        if (attempt >= 8) throw err;
+        continue;
+      }
+      [this.udp, this.tcp, this.port] = [udp, tcp, udp.address().port];
+      return this;
+    }
+  }
+
+  private serveTcp(conn: net.Socket): void {
+    let buf = Buffer.alloc(0);
+    conn.on('error', () => conn.destroy());
+    conn.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        this.tcpQueries++;
+        conn.end(frame(this.answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), true)));
+      }
     });
-    await new Promise<void>((r) => this.tcp!.listen(this.port, '127.0.0.1', r));
-    return this;
   }
 
   /** "127.0.0.1:port", as upstreams are given. */
