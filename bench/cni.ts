@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { binDirs, haveReferencePlugins } from '../test/integration/cni/plugin';
-import { type Attachment, type ConfList, runList } from '../test/integration/cni/runtime';
+import { type Attachment, type ConfList, execFile, findPlugin, runList } from '../test/integration/cni/runtime';
 import { summarize } from './stats';
 
 /** The two chains, each with its own bridge and subnet. */
@@ -43,6 +43,18 @@ async function cycle(list: ConfList, dirs: string[], i: number, hostPort: number
   }
 }
 
+/** p50 of a bare node start and of tsnet-cni VERSION (no core loaded): the floor under every tsnet-cni exec. */
+async function floors(dirs: string[], runs: number): Promise<{ nodeStart: number; version: number }> {
+  const empty = path.join(dirs[0], 'empty-node');
+  fs.writeFileSync(empty, `#!${process.execPath}\n`, { mode: 0o755 });
+  const node: number[] = [], version: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    node.push((await execFile(empty, { command: 'VERSION' }, '', dirs)).ms);
+    version.push((await execFile(findPlugin('tsnet-cni', dirs), { command: 'VERSION' }, '', dirs)).ms);
+  }
+  return { nodeStart: summarize(node).p50, version: summarize(version).p50 };
+}
+
 /** p50/p95 of ADD and DEL for tsnet-cni and the reference chain (runs each, after one warm-up that creates the networks). */
 export async function measureCni(runs = 20): Promise<object> {
   if (!haveReferencePlugins()) throw new Error('bench cni: needs the reference plugins (apt-get install containernetworking-plugins)');
@@ -65,7 +77,7 @@ export async function measureCni(runs = 20): Promise<object> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   const view = (s: { add: number[]; del: number[] }) => ({ add: summarize(s.add), del: summarize(s.del) });
-  const out = { runs, tsnet: view(samples.tsnet), reference: view(samples.reference), addP50Ratio: 0 };
+  const out = { runs, tsnet: view(samples.tsnet), reference: view(samples.reference), addP50Ratio: 0, floorsP50: await floors(dirs, runs) };
   out.addP50Ratio = Math.round((out.tsnet.add.p50 / out.reference.add.p50) * 1000) / 1000;
   return out;
 }

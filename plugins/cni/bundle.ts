@@ -91,11 +91,32 @@ const lighterCore: esbuild.Plugin = {
   },
 };
 
+/**
+ * Core modules find siblings through __dirname (the daemon's CLI entry point, sandbox-exec). In one
+ * bundled file __dirname would be the bundle's directory, so each such module gets back the
+ * directory its tsc output has in the build tree, where those files are.
+ */
+const buildTreeDirname: esbuild.Plugin = {
+  name: 'build-tree-dirname',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const rel = path.relative(ROOT, args.path);
+      if (rel.startsWith('..') || rel.startsWith(`plugins${path.sep}`)) return undefined;
+      const source = fs.readFileSync(args.path, 'utf8');
+      if (!source.includes('__dirname')) return undefined;
+      const dir = path.join(ROOT, 'build', path.dirname(rel));
+      return { contents: `const __dirname = ${JSON.stringify(dir)};\n${source}`, loader: 'ts' };
+    });
+  },
+};
+
 /** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. */
 export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } = {}): Promise<string> {
+  // Written beside and renamed over: a runtime may be exec'ing the previous bundle right now.
+  const tmp = `${outfile}.tmp-${process.pid}`;
   await esbuild.build({
     entryPoints: [path.join(ROOT, 'plugins', 'cni', 'main.ts')],
-    outfile,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -103,12 +124,21 @@ export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } =
     minify: opts.minify ?? true,
     keepNames: true,
     external: EXTERNAL,
-    plugins: [precompiledSchema, lighterCore],
+    plugins: [precompiledSchema, lighterCore, buildTreeDirname],
     logLevel: 'warning',
   });
-  fs.chmodSync(outfile, 0o755);
   // The deep netlink paths are external: fail the build, not the first ADD, if the package moved them.
   for (const deep of ['netlink/dist/rt/rt', 'netlink/dist/constants']) require.resolve(deep, { paths: [ROOT] });
+  const same = fs.existsSync(outfile) && fs.readFileSync(tmp).equals(fs.readFileSync(outfile));
+  if (same) {
+    // Unchanged: keep the file and the code cache the wrapper made for it.
+    fs.rmSync(tmp);
+    return outfile;
+  }
+  fs.chmodSync(tmp, 0o755);
+  fs.renameSync(tmp, outfile);
+  // The wrapper's code cache belongs to the previous bundle.
+  fs.rmSync(`${outfile}.v8cache`, { force: true });
   return outfile;
 }
 

@@ -13,8 +13,9 @@ export const PLUGIN_NAME = 'tsnet-cni';
 
 /**
  * The script the runtime execs: node by absolute path (runtimes exec plugins with a minimal PATH),
- * loading the bundle through a V8 code cache kept beside it (written atomically by the first run, and
- * again whenever V8 rejects it, e.g. after a rebuild), so later execs skip parsing and compiling it.
+ * loading the bundle through a V8 code cache kept beside it, so later execs skip parsing and
+ * compiling it. The cache is written (atomically) at the end of an ADD, the hot path, so it holds the
+ * functions ADD compiled; again whenever V8 rejects it, e.g. after a rebuild.
  */
 export function wrapperScript(target: string, node = process.execPath): string {
   return `#!${node}
@@ -24,7 +25,7 @@ const file = ${JSON.stringify(target)}, cacheFile = file + '.v8cache';
 let cachedData;
 try { cachedData = fs.readFileSync(cacheFile); } catch {}
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8').replace(/^#!.*/, '')), { filename: file, cachedData });
-if (!cachedData || script.cachedDataRejected) {
+if ((!cachedData || script.cachedDataRejected) && process.env.CNI_COMMAND === 'ADD') {
   process.once('exit', () => {
     try {
       const tmp = cacheFile + '.' + process.pid;
