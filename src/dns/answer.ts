@@ -3,7 +3,7 @@
  * that decision with its encoded records per requester, until the backend changes.
  */
 import type { DnsBackend, Requester } from './backend';
-import { CACHE_SCOPE_LIMIT, QCLASS, QTYPE, RCODE, RESPONSE_TTL } from './constants';
+import { CACHE_SCOPE_LIMIT, CACHE_SCOPES_LIMIT, QCLASS, QTYPE, RCODE, RESPONSE_TTL } from './constants';
 import { addressRecord, ptrRecord } from './response';
 import { reverseNameToIp, wireNameToText } from './wire';
 
@@ -36,7 +36,8 @@ export function decide(backend: DnsBackend, requester: Requester, wireName: stri
   if (qclass !== QCLASS.IN && qclass !== QCLASS.ANY) return { kind: 'fail', rcode: RCODE.REFUSED };
   const name = wireNameToText(wireName);
   if (name) {
-    const local = qtype === QTYPE.PTR ? decidePtr(backend, requester, name) : decideName(backend, requester, name, qtype);
+    // A PTR for a sandbox name (not a reverse name) is a known name without that type: NOERROR, empty.
+    const local = (qtype === QTYPE.PTR ? decidePtr(backend, requester, name) : undefined) ?? decideName(backend, requester, name, qtype);
     if (local) return local;
   }
   // Docker answers SERVFAIL when the sandbox may not reach outside (internal networks only).
@@ -83,7 +84,11 @@ export class DecisionCache {
       this.generation = this.backend.generation;
     }
     let scope = this.scopes.get(scopeKey);
-    if (!scope) this.scopes.set(scopeKey, (scope = new Map()));
+    if (!scope) {
+      // Source-address scopes come and go with clients: bound their number as well.
+      if (this.scopes.size >= CACHE_SCOPES_LIMIT) this.scopes.clear();
+      this.scopes.set(scopeKey, (scope = new Map()));
+    }
     // qclass other than IN is rare and always refused; folding it into the key keeps that exact.
     const key = qclass === QCLASS.IN ? wireName + qtype : `${wireName}${qtype}/${qclass}`;
     let d = scope.get(key);

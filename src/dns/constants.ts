@@ -32,6 +32,8 @@ export const MAX_TCP_CONNECTIONS = 128;
 export const MAX_TCP_PIPELINE = 32;
 /** Cached decisions per requester; the scope is emptied when it fills (random names must not grow memory). */
 export const CACHE_SCOPE_LIMIT = 4096;
+/** Requester scopes cached at once; all are dropped when it fills. */
+export const CACHE_SCOPES_LIMIT = 4096;
 /** Docker's fallback servers when the host has no usable nameserver. */
 export const FALLBACK_NAMESERVERS_V4 = ['8.8.8.8', '8.8.4.4'];
 /** Docker's IPv6 fallback servers, used when the sandbox has IPv6. */

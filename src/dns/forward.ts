@@ -22,8 +22,8 @@ export interface Upstream {
 
 /** Parses "ip", "ip:port", "[v6]:port" or a bare v6 literal; undefined when it is none of them. */
 export function parseUpstream(text: string): Upstream | undefined {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const [host, port] = bracket ? [bracket[1], bracket[2]] : family(text) ? [text, undefined] : text.split(':');
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  const [host, port] = m ? [m[1], m[2]] : [text, undefined];
   const fam = family(host ?? '');
   const p = port === undefined ? 53 : Number(port);
   if (!fam || !Number.isInteger(p) || p < 1 || p > 65535) return undefined;
@@ -156,7 +156,8 @@ export class Forwarder {
       sock.on('connect', () => {
         const len = Buffer.alloc(2);
         len.writeUInt16BE(q.length);
-        sock.end(Buffer.concat([len, q]));
+        // write, not end: some servers take a half-closed connection for a client that went away.
+        sock.write(Buffer.concat([len, q]));
       });
       sock.on('data', (chunk: Buffer) => {
         buf = Buffer.concat([buf, chunk]);

@@ -110,7 +110,7 @@ export function wireNameToText(wireName: string): string | undefined {
   return out;
 }
 
-/** Wire form of a dotted name (uncompressed), for PTR targets. */
+/** Wire form of a dotted name (uncompressed), for PTR targets; labels are validated upstream (records), so over-long ones are cut, not rejected. */
 export function encodeName(name: string): Buffer {
   const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
   const parts: Buffer[] = [];

@@ -56,12 +56,14 @@ export function isLoopback(ip: string): boolean {
 }
 
 /**
- * The host's nameservers the embedded resolver may forward to: the non-loopback ones (a loopback
- * resolver such as systemd-resolved's 127.0.0.53 would need the host's loopback, which tsnet does
- * not assume). Servers that are not IP literals are skipped.
+ * The host's nameservers the embedded resolver may forward to: by default the non-loopback ones,
+ * as Docker's default-bridge rule has it. The resolver forwards from the daemon's own namespace, so
+ * when the daemon runs in the host's namespace a loopback resolver (systemd-resolved's 127.0.0.53)
+ * is reachable too: `loopback: true` keeps those (Docker 25+ does the same via HostLoopback).
+ * Servers that are not IP literals are skipped.
  */
-export function hostUpstreams(resolvConfText: string): string[] {
-  return parseResolvConf(resolvConfText).nameservers.filter((ip) => family(ip) !== 0 && !isLoopback(ip));
+export function hostUpstreams(resolvConfText: string, opts: { loopback?: boolean } = {}): string[] {
+  return parseResolvConf(resolvConfText).nameservers.filter((ip) => family(ip) !== 0 && (opts.loopback || !isLoopback(ip)));
 }
 
 /** Throws unless every override is well-formed (validate before writing anything). */

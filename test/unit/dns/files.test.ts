@@ -29,6 +29,7 @@ describe('dns/files/resolv-conf', () => {
   it('gives the non-loopback host servers as upstreams', () => {
     assert.deepEqual(hostUpstreams(HOST), ['192.0.2.1', '2001:db8::53']);
     assert.deepEqual(hostUpstreams('nameserver 127.0.0.1\nnameserver 0:0:0:0:0:0:0:1\n'), []);
+    assert.deepEqual(hostUpstreams(HOST, { loopback: true }), ['127.0.0.53', '192.0.2.1', '2001:db8::53', '::1']);
     assert.deepEqual(externalServers({ hostResolvConf: HOST, embeddedDns: true, overrides: { servers: ['9.9.9.9'] } }), ['9.9.9.9']);
   });
 

@@ -152,6 +152,6 @@ describe('dns/forward', function () {
     assert.deepEqual(parseUpstream('192.0.2.1:5353'), { host: '192.0.2.1', port: 5353, family: 4 });
     assert.deepEqual(parseUpstream('2001:db8::1'), { host: '2001:db8::1', port: 53, family: 6 });
     assert.deepEqual(parseUpstream('[2001:db8::1]:5353'), { host: '2001:db8::1', port: 5353, family: 6 });
-    for (const bad of ['dns.example', '192.0.2.1:0', '192.0.2.1:x', '[::1]:70000']) assert.equal(parseUpstream(bad), undefined, bad);
+    for (const bad of ['dns.example', '192.0.2.1:53:1', '192.0.2.1:0', '192.0.2.1:x', '[::1]:70000']) assert.equal(parseUpstream(bad), undefined, bad);
   });
 });

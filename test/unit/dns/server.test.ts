@@ -49,7 +49,7 @@ describe('dns/server', () => {
   });
 
   it('answers NOERROR and empty for a known name without the asked type, and never forwards it', async () => {
-    for (const [name, type] of [['web2', 'AAAA'], ['web1', 'MX'], ['web1', 'TXT']] as const) {
+    for (const [name, type] of [['web2', 'AAAA'], ['web1', 'MX'], ['web1', 'TXT'], ['web1', 'PTR']] as const) {
       const resp = await udpExchange(port, query(name, type));
       assert.equal(rcodeOf(resp), 'NOERROR', `${name} ${type}`);
       assert.deepEqual(answerData(resp), []);
