@@ -172,10 +172,11 @@ function adoptingIpam(core: Core): Ipam {
       const rec = subnet === undefined ? undefined : inner.pools(t).find((p) => p.pool.subnet === subnet && isEnginePool(p));
       if (!rec) return inner.requestPool(t, req, routes);
       const pool: IpamPool = { ...rec.pool };
-      for (const ip of [req.gateway, ...Object.values(req.auxAddresses ?? {})]) {
+      for (const given of [req.gateway, ...Object.values(req.auxAddresses ?? {})]) {
+        const ip = given === undefined ? undefined : bareIp(given);
         if (ip === undefined) continue;
         if (!contains(pool.subnet, ip)) throw new InvalidArgumentError(`address ${ip} is not in subnet ${pool.subnet}`);
-        holdAddress(core, t, rec, bareIp(ip), addressOwner(pool.poolId));
+        holdAddress(core, t, rec, ip, addressOwner(pool.poolId));
       }
       if (req.gateway) pool.gateway = bareIp(req.gateway);
       const aux = Object.entries(req.auxAddresses ?? {}).map(([name, ip]) => [name, bareIp(ip)]);

@@ -196,6 +196,23 @@ describe('docker plugin: NetworkDriver', () => {
     assert.deepEqual([endpoint(), p.bridge.veths.size], [undefined, 0]);
   });
 
+  it('a dual-stack network: v6 pool adopted, v6 address held, GatewayIPv6 in the Join answer', async () => {
+    const v4 = String((await p.ok('/IpamDriver.RequestPool', { AddressSpace: 'tsnet-local', Pool: '172.30.0.0/16' })).PoolID);
+    const v6 = String((await p.ok('/IpamDriver.RequestPool', { AddressSpace: 'tsnet-local', Pool: 'fd00:30::/64', V6: true })).PoolID);
+    const gw6 = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: v6, Options: GATEWAY })).Address);
+    assert.equal(gw6, 'fd00:30::1/64');
+    await p.ok('/NetworkDriver.CreateNetwork', {
+      NetworkID: NET, Options: { 'com.docker.network.enable_ipv6': true },
+      IPv4Data: [{ AddressSpace: 'tsnet-local', Pool: '172.30.0.0/16', Gateway: String((await p.ok('/IpamDriver.RequestAddress', { PoolID: v4, Options: GATEWAY })).Address) }],
+      IPv6Data: [{ AddressSpace: 'tsnet-local', Pool: 'fd00:30::/64', Gateway: gw6 }],
+    });
+    assert.deepEqual(network()!.ipam.map((x) => [x.poolId, x.gateway]), [[v4, '172.30.0.1'], [v6, 'fd00:30::1']]);
+    const addr6 = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: v6 })).Address);
+    await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: '172.30.0.2/16', AddressIPv6: addr6 } });
+    const join = await p.ok('/NetworkDriver.Join', { NetworkID: NET, EndpointID: EP, SandboxKey: KEY });
+    assert.deepEqual([join.Gateway, join.GatewayIPv6, endpoint()!.ipv6], ['172.30.0.1', 'fd00:30::1', 'fd00:30::2/64']);
+  });
+
   it('discovery is acknowledged; swarm allocation is refused', async () => {
     assert.deepEqual(await p.ok('/NetworkDriver.DiscoverNew', { DiscoveryType: 1, DiscoveryData: { Address: '10.0.0.1', self: true } }), {});
     assert.deepEqual(await p.ok('/NetworkDriver.DiscoverDelete', { DiscoveryType: 1, DiscoveryData: null }), {});
