@@ -79,9 +79,11 @@ export function rangeToPool(r: CniRange, where: string): IpamConfig {
     throw unsupported(`${where} rangeStart/rangeEnd "${r.rangeStart ?? ''}-${r.rangeEnd ?? ''}": leaves ${excluded} addresses of its block ${bigIntToIp(blockBase, fam)}/${prefix} out; tsnet needs a range that is a CIDR block or within ${MAX_EXCLUDED} addresses of one`);
   }
   const aux: Record<string, string> = {};
+  // Both host-local and tsnet default the gateway to the first usable address; it is reserved as such, not as aux.
+  const effectiveGateway = gateway ?? bigIntToIp(usableFirst, fam);
   const skip = (v: bigint) => {
     const ip = bigIntToIp(v, fam);
-    if (ip !== gateway) aux[`cni-outside-range-${Object.keys(aux).length + 1}`] = ip;
+    if (ip !== effectiveGateway) aux[`cni-outside-range-${Object.keys(aux).length + 1}`] = ip;
   };
   for (let v = blockFirst; v < first; v++) skip(v);
   for (let v = last + 1n; v <= blockLast; v++) skip(v);

@@ -31,9 +31,10 @@ export function checkCompatible(net: Network, plan: NetworkPlan): void {
   if (!spec) return;
   const differs = (what: string, have: unknown, want: unknown) => new CniError(CniCode.InvalidNetworkConfig, `invalid network config: network ${net.name} exists with ${what} ${String(have)}, the config asks for ${String(want)}`);
   if (spec.driver && spec.driver !== net.driver) throw differs('driver', net.driver, spec.driver);
+  // tsnet may add a default IPv4 pool to an IPv6-only request, so the config's subnets need only be among the network's.
   const have = net.ipam.map((p) => p.subnet).sort();
   const want = (spec.ipam ?? []).map((p) => p.subnet!).sort();
-  if (want.length && (want.length !== have.length || want.some((s, i) => s !== have[i]))) throw differs('subnets', have.join(','), want.join(','));
+  if (!want.every((s) => have.includes(s))) throw differs('subnets', have.join(','), want.join(','));
   const opt = spec.options ?? {};
   if (opt[BridgeOption.name] && opt[BridgeOption.name] !== net.driverState.bridge) throw differs('bridge', net.driverState.bridge, opt[BridgeOption.name]);
   if (opt[BridgeOption.mtu] && opt[BridgeOption.mtu] !== net.options[BridgeOption.mtu]) throw differs('mtu', net.options[BridgeOption.mtu] ?? 'default', opt[BridgeOption.mtu]);

@@ -58,6 +58,28 @@ describe('tsnet-cni ADD/DEL (binary, real kernel)', function () {
     });
   }
 
+  it('attaches dual stack from host-local range sets, with the config\'s routes, and TCP over IPv6', async () => {
+    const dual = s.network(`cni-ad6-${RUN}`);
+    const conf6 = {
+      cniVersion: '1.1.0', name: dual, type: 'tsnet-cni',
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.136.0.0/24', rangeStart: '10.136.0.10', rangeEnd: '10.136.0.250' }], [{ subnet: 'fd00:136::/64' }]], routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }, { dst: '192.0.2.0/24' }] },
+    };
+    const a = s.netns(`c6a-${RUN}`), b = s.netns(`c6b-${RUN}`);
+    const ra = await cni('ADD', conf6, { containerId: `6a-${RUN}`, netns: a });
+    assert.equal(ra.code, 0, ra.stdout);
+    const res = ra.json as any;
+    assert.deepEqual(res.ips, [{ address: '10.136.0.10/24', gateway: '10.136.0.1', interface: 2 }, { address: 'fd00:136::2/64', gateway: 'fd00:136::1', interface: 2 }]);
+    assert.deepEqual(res.routes, [{ dst: '0.0.0.0/0', gw: '10.136.0.1' }, { dst: '192.0.2.0/24', gw: '10.136.0.1' }, { dst: '::/0', gw: 'fd00:136::1' }]);
+    const rb = await cni('ADD', conf6, { containerId: `6b-${RUN}`, netns: b });
+    assert.equal((rb.json as any).ips[0].address, '10.136.0.11/24');
+    const server = await startEchoServer(b, 7001, '::');
+    try {
+      assert.equal(await tcpExchange(a, 'fd00:136::3', 7001, 'v6'), 'echo:v6');
+    } finally {
+      server.stop();
+    }
+  });
+
   it('gives one container interfaces on two networks, each DEL taking its own', async () => {
     const other = s.network(`cni-ad2-${RUN}`);
     const conf2 = { cniVersion: '1.0.0', name: other, type: 'tsnet-cni', ipam: { subnet: '10.124.0.0/24' } };
