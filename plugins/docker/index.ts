@@ -4,7 +4,7 @@
  * through Docker live in the same store as the CLI's and CNI's (`tsnet ls` shows them).
  */
 import type { Controller, EngineOps } from '../../src/index';
-import { DEFAULT_SOCKET, ENGINE_NAME, PLUGIN_NAME } from './constants';
+import { DEFAULT_SOCKET, ENGINE_NAME } from './constants';
 import { ipamDriverRoutes } from './ipam-driver';
 import { networkDriverRoutes } from './network-driver';
 import { bodyless, type Routes } from './protocol';
