@@ -10,6 +10,8 @@ const debug = log('tsnet:daemon');
 
 /** A running daemon. */
 export interface DaemonHandle {
+  /** The daemon's controller, for faces it hosts (the Docker plugin). */
+  readonly controller: Controller;
   /** Stops serving and removes the pid file and socket. */
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function runDaemon(opts: { stateDir?: string } = {}): Promise<Daemo
   fs.chmodSync(paths.socket, 0o600);
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
   return {
+    controller,
     async close() {
       control.close();
       await resolver.close();
