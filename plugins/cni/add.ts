@@ -23,30 +23,44 @@ const familyOf = (cidrOrIp: string): 4 | 6 => (cidrOrIp.includes(':') ? 6 : 4);
 /** The network's gateway of one family. */
 const gatewayOf = (net: Network, fam: 4 | 6) => net.ipam.find((p) => p.gateway && familyOf(p.subnet) === fam)?.gateway;
 
-/** Creates the container's sandbox with its first endpoint: the short name when free, else the collision-proof one. */
-async function createSandbox(ctl: Controller, req: CniRequest, net: Network, att: AttachmentPlan): Promise<Sandbox> {
+/** Whether no sandbox holds the name. */
+function nameFree(ctl: Controller, name: string): boolean {
+  try {
+    ctl.getSandbox(name);
+    return false;
+  } catch (err) {
+    if (err instanceof NotFoundError) return true;
+    throw err;
+  }
+}
+
+/**
+ * Creates the container's sandbox with its first endpoint: the short name when free, else the
+ * collision-proof one. The record goes first, so DEL and GC find whatever a killed plugin left.
+ */
+async function createSandbox(ctl: Controller, req: CniRequest, net: Network, att: AttachmentPlan, undo: Reverses): Promise<Sandbox> {
   const names = sandboxNames(req.containerId);
-  const free = (name: string) => {
-    try {
-      ctl.getSandbox(name);
-      return false;
-    } catch (err) {
-      if (err instanceof NotFoundError) return true;
-      throw err;
-    }
-  };
   const opts = {
     network: net.id, netnsPath: req.netns, ifname: req.ifname, ip: att.ip, ip6: att.ip6, mac: att.mac, aliases: att.aliases, ports: att.ports,
     dns: att.dns?.servers, dnsSearch: att.dns?.search, dnsOptions: att.dns?.options,
   };
-  const first = free(names[0]) ? names[0] : names[1];
+  const record = (sandboxName: string, sandboxId?: string) => recordContainer(ctl, req.containerId, { sandboxName, sandboxId, netns: req.netns, created: new Date().toISOString() });
+  let name = nameFree(ctl, names[0]) ? names[0] : names[1];
+  record(name);
+  undo.push(() => forgetContainer(ctl, req.containerId));
+  let sb: Sandbox;
   try {
-    return await ctl.createSandbox({ name: first, ...opts });
+    sb = await ctl.createSandbox({ name, ...opts });
   } catch (err) {
     // Another container with the same first 12 characters took the short name meanwhile.
-    if (!(err instanceof ConflictError) || first === names[1] || free(names[0])) throw err;
-    return ctl.createSandbox({ name: names[1], ...opts });
+    if (!(err instanceof ConflictError) || name === names[1] || nameFree(ctl, names[0])) throw err;
+    name = names[1];
+    record(name);
+    sb = await ctl.createSandbox({ name, ...opts });
   }
+  undo.push(() => ctl.deleteSandbox(sb.id));
+  record(name, sb.id);
+  return sb;
 }
 
 /** Attaches the container: a new sandbox with this endpoint, or one more endpoint of its sandbox. */
@@ -66,10 +80,7 @@ async function attach(ctl: Controller, req: CniRequest, net: Network, att: Attac
     undo.push(() => ctl.disconnect(net.id, owner.id, { force: true }));
     return { sb: owner, ep };
   }
-  const created = await createSandbox(ctl, req, net, att);
-  undo.push(() => ctl.deleteSandbox(created.id));
-  recordContainer(ctl, req.containerId, { sandboxId: created.id, netns: req.netns, created: new Date().toISOString() });
-  undo.push(() => forgetContainer(ctl, req.containerId));
+  const created = await createSandbox(ctl, req, net, att, undo);
   return { sb: created, ep: attachmentEndpoint(ctl, created, net.id, req.ifname)! };
 }
 

@@ -14,10 +14,15 @@ export const CONTAINER_PREFIX = 'cni/container/';
 /** Prefix of sandbox names made by the plugin. */
 export const SANDBOX_PREFIX = 'cni-';
 
-/** What the plugin remembers per container. */
+/**
+ * What the plugin remembers per container. It is written before the sandbox is made (name only) and
+ * completed after (id), so a plugin killed in between leaves a record DEL and GC can still follow.
+ */
 export interface ContainerRecord {
-  /** Sandbox id (not the name: names are user-visible and could be reused). */
-  sandboxId: string;
+  /** The sandbox's name, chosen before it was made. */
+  sandboxName: string;
+  /** Its id once made (preferred for lookups: names are user-visible and could be reused). */
+  sandboxId?: string;
   /** CNI_NETNS at the first ADD. */
   netns: string;
   created: string;
@@ -55,11 +60,14 @@ export function listContainers(ctl: Controller): { containerId: string; rec: Con
   return ctl.store.list<ContainerRecord>(CONTAINER_PREFIX).map((e) => ({ containerId: e.key.slice(CONTAINER_PREFIX.length), rec: e.value }));
 }
 
-/** A sandbox by id, or undefined when it is gone (removed with `tsnet sandbox rm`, say). */
+/** The record's sandbox, or undefined when it is gone (removed with `tsnet sandbox rm`, say) or was never made. */
 export function sandboxOf(ctl: Controller, rec: ContainerRecord | undefined): Sandbox | undefined {
   if (!rec) return undefined;
   try {
-    return ctl.getSandbox(rec.sandboxId);
+    if (rec.sandboxId) return ctl.getSandbox(rec.sandboxId);
+    // Only the name is known: trust it only for a sandbox over the same namespace.
+    const sb = ctl.getSandbox(rec.sandboxName);
+    return sb.key === rec.netns ? sb : undefined;
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

@@ -1,5 +1,6 @@
 /** ADD and DEL through the plugin binary, as a runtime execs it: real traffic, kernel state, result shapes, idempotent DEL. */
 import { strict as assert } from 'node:assert';
+import { containerKey } from '../../../plugins/cni/attachments';
 import { Controller } from '../../../src/index';
 import { snapshot } from '../../helpers/kernel-state';
 import { storeKeys } from '../../helpers/store-state';
@@ -123,6 +124,26 @@ describe('tsnet-cni ADD/DEL (binary, real kernel)', function () {
     // The address is free again: another container may ask for it.
     const again = await cni('ADD', conf({ runtimeConfig: { ips: ['10.123.0.2/24'] } }), { containerId: `d2-${RUN}`, netns: s.netns(`cd2-${RUN}`) });
     assert.equal((again.json as any).ips[0].address, '10.123.0.2/24');
+  });
+
+  it('DEL follows a record a killed plugin left half-written (sandbox name only)', async () => {
+    const ns = s.netns(`ck-${RUN}`);
+    const id = `killed-${RUN}`;
+    assert.equal((await cni('ADD', conf(), { containerId: id, netns: ns })).code, 0);
+    const c = await Controller.open({ readOnly: true, resolver: 'none' });
+    try {
+      // As if the plugin died between making the sandbox and recording its id.
+      c.store.txn((t) => {
+        const rec = t.get<Record<string, unknown>>(containerKey(id))!;
+        delete rec.sandboxId;
+        t.put(containerKey(id), rec);
+      });
+    } finally {
+      c.close();
+    }
+    assert.equal((await cni('DEL', conf(), { containerId: id, netns: ns })).code, 0);
+    assert.doesNotMatch(ipIn(`ck-${RUN}`, '-br', 'link'), /eth0/);
+    assert.ok(!storeKeys().some((k) => k.includes(id)));
   });
 
   it('refuses a second ADD of the same attachment and undoes a failed ADD completely', async () => {
