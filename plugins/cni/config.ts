@@ -176,8 +176,9 @@ export function checkStaticAddresses(plan: NetworkPlan, att: AttachmentPlan): vo
   }
 }
 
-/** The (containerID, ifname) pairs GC must keep; libcni sends both spellings of the key. */
+/** The (containerID, ifname) pairs GC must keep; libcni sends both spellings of the key. A GC without either is refused: it would clear the network. */
 export function validAttachments(conf: NetConf): Set<string> {
+  if (!conf['cni.dev/valid-attachments'] && !conf['cni.dev/attachments']) throw invalid('GC needs cni.dev/valid-attachments (an empty list to remove everything)');
   const list = [...(conf['cni.dev/valid-attachments'] ?? []), ...(conf['cni.dev/attachments'] ?? [])];
   return new Set(list.map((a) => attachmentKey(a.containerID, a.ifname)));
 }

@@ -32,9 +32,8 @@ export async function delAttachment(ctl: Controller, req: CniRequest, conf: NetC
 }
 
 /** GC: see the file comment. Throws one AggregateError naming every attachment that could not be removed. */
-export async function gcAttachments(ctl: Controller, conf: NetConf): Promise<void> {
+export async function gcAttachments(ctl: Controller, conf: NetConf, valid: Set<string> = validAttachments(conf)): Promise<void> {
   const net = tryNetwork(ctl, conf.network ?? conf.name);
-  const valid = validAttachments(conf);
   const validContainers = new Set([...valid].map((k) => k.slice(0, k.lastIndexOf('/'))));
   const errors: unknown[] = [];
   for (const { containerId, rec } of listContainers(ctl)) {

@@ -7,7 +7,7 @@ import { Controller, describe, ERROR_CODES, kindOf, log, NetlinkHandle, TsnetErr
 import { addAttachment, prepareAdd } from './add';
 import { checkAttachment, requirePrevResult } from './check';
 import { CniCode, CniError, type CniErrorCode } from './codes';
-import { type NetConf, parseNetConf } from './config';
+import { type NetConf, parseNetConf, validAttachments } from './config';
 import { delAttachment, gcAttachments } from './del';
 import { tryNetwork } from './network';
 import type { CniHandlers, CniRequest } from './skel';
@@ -79,7 +79,7 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
     add: (req) => run(req, { prepare: (conf) => prepareAdd(req, conf), act: (ctl, host, plans) => addAttachment(ctl, host, req, plans) }),
     del: (req) => run(req, { prepare: none, act: (ctl, _host, _p, conf) => delAttachment(ctl, req, conf) }),
     check: (req) => run(req, { prepare: () => requirePrevResult(req), act: (ctl, host, _p, conf) => checkAttachment(ctl, host, req, conf) }),
-    gc: (req) => run(req, { prepare: none, act: (ctl, _host, _p, conf) => gcAttachments(ctl, conf) }),
+    gc: (req) => run(req, { prepare: (conf) => validAttachments(conf), act: (ctl, _host, valid, conf) => gcAttachments(ctl, conf, valid) }),
     async status(req) {
       try {
         await run(req, {

@@ -103,5 +103,7 @@ describe('cni config', () => {
   it('collects valid attachments from both spellings of the key', () => {
     const conf = parseNetConf({ ...base, 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }], 'cni.dev/attachments': [{ containerID: 'b', ifname: 'net1' }] });
     assert.deepEqual([...validAttachments(conf)].sort(), ['a/eth0', 'b/net1']);
+    assert.deepEqual([...validAttachments(parseNetConf({ ...base, 'cni.dev/valid-attachments': [] }))], []);
+    assert.throws(() => validAttachments(parseNetConf(base)), code(CniCode.InvalidNetworkConfig, /GC needs/));
   });
 });
