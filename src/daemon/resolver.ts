@@ -21,11 +21,15 @@ export class ResolverSync {
     this.server = new DnsServer({ backend: this.records });
   }
 
-  /** Upstreams for names tsnet does not know: the daemon config's dns, else the host's non-loopback servers. */
+  /**
+   * Upstreams for names tsnet does not know: the daemon config's dns, else the host's servers. Queries
+   * are forwarded from the daemon's (the host's) namespace, so a loopback resolver such as
+   * systemd-resolved's 127.0.0.53 is reachable and kept, as Docker does.
+   */
   private hostServers(): string[] {
     if (this.core.config.dns?.length) return this.core.config.dns;
     try {
-      return hostUpstreams(fs.readFileSync(HOST_RESOLV_CONF, 'utf8'));
+      return hostUpstreams(fs.readFileSync(HOST_RESOLV_CONF, 'utf8'), { loopback: true });
     } catch {
       return [];
     }

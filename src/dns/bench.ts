@@ -84,10 +84,13 @@ async function loopbackUp(nsPath: string): Promise<void> {
   }
 }
 
-/** Queries per second from dnsperf's summary. */
+/** Queries per second from dnsperf's summary; a run with lost queries or error answers is refused, not reported. */
 export function parseQps(output: string): number {
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(output)?.[1]);
   if (!Number.isFinite(qps)) throw new InternalError(`dnsperf: no "Queries per second" in its output: ${output.slice(-300)}`);
+  const noerror = Number(/Response codes:\s+NOERROR \d+ \(([\d.]+)%\)/.exec(output)?.[1] ?? 0);
+  const lost = Number(/Queries lost:\s+\d+ \(([\d.]+)%\)/.exec(output)?.[1] ?? 100);
+  if (noerror < 99 || lost > 1) throw new InternalError(`dnsperf: ${noerror}% NOERROR answers and ${lost}% lost: not a valid throughput run`);
   return qps;
 }
 

@@ -4,7 +4,6 @@
  * adopts the bound descriptor. Node's own dgram.bind()/listen() would create the socket later,
  * asynchronously, in the process's namespace instead.
  */
-import koffi from 'koffi';
 import { InternalError } from '../errors';
 import { ipToBuffer } from '../kernel/addr';
 import { check, libc } from '../kernel/libc';
@@ -21,17 +20,11 @@ const SO_REUSEADDR = 2;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
 
-let setsockoptFn: ((fd: number, level: number, name: number, val: Buffer, len: number) => number) | undefined;
-
-/**
- * setsockopt(2). kernel/libc.ts does not bind it yet; this belongs there (owned by the kernel layer)
- * and should move when that file gains it.
- */
+/** setsockopt(2) with an int value. */
 function setsockopt(fd: number, level: number, name: number, value: number): void {
-  setsockoptFn ??= koffi.load('libc.so.6').func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)');
   const val = Buffer.alloc(4);
   val.writeInt32LE(value);
-  check(setsockoptFn!(fd, level, name, val, 4), 'setsockopt');
+  check(libc().setsockopt(fd, level, name, val, 4), 'setsockopt');
 }
 
 /** struct sockaddr_in for address:port. */

@@ -17,6 +17,7 @@ interface Libc {
   sethostname(name: string, len: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   close(fd: number): number;
   errno(): number;
 }
@@ -37,6 +38,7 @@ export function libc(): Libc {
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
     close: lib.func('int close(int fd)'),
     errno: () => koffi.decode(errnoLocation(), 'int') as number,
   } as Libc;
