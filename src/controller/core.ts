@@ -25,28 +25,26 @@ export interface Core {
 
 type Reader = Pick<StoreTxn, 'get' | 'list'>;
 
-/** Finds a network by exact name, full id or unique id prefix (as Docker does). */
-export function findNetwork(r: Reader, ref: string): Network {
-  const byName = r.get<string>(keys.networkName(ref));
-  const direct = byName ? r.get<Network>(keys.network(byName)) : r.get<Network>(keys.network(ref));
+/** Finds a record of one kind by exact name, full id or unique id prefix (as Docker does). */
+function findByRef<T>(r: Reader, kind: 'network' | 'sandbox', ref: string): T {
+  const byName = r.get<string>(`${kind}-name/${ref}`);
+  const direct = r.get<T>(`${kind}/${byName ?? ref}`);
   if (direct) return direct;
   if (/^[0-9a-f]{3,63}$/.test(ref)) {
-    const hits = r.list<Network>(keys.network(ref));
+    const hits = r.list<T>(`${kind}/${ref}`);
     if (hits.length === 1) return hits[0].value;
   }
-  throw new NotFoundError(`network ${ref} not found`);
+  throw new NotFoundError(`${kind} ${ref} not found`);
+}
+
+/** Finds a network by exact name, full id or unique id prefix. */
+export function findNetwork(r: Reader, ref: string): Network {
+  return findByRef<Network>(r, 'network', ref);
 }
 
 /** Finds a sandbox by exact name, full id or unique id prefix. */
 export function findSandbox(r: Reader, ref: string): Sandbox {
-  const byName = r.get<string>(keys.sandboxName(ref));
-  const direct = byName ? r.get<Sandbox>(keys.sandbox(byName)) : r.get<Sandbox>(keys.sandbox(ref));
-  if (direct) return direct;
-  if (/^[0-9a-f]{3,63}$/.test(ref)) {
-    const hits = r.list<Sandbox>(keys.sandbox(ref));
-    if (hits.length === 1) return hits[0].value;
-  }
-  throw new NotFoundError(`sandbox ${ref} not found`);
+  return findByRef<Sandbox>(r, 'sandbox', ref);
 }
 
 /** Endpoints of one network: a single prefix scan. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { family } from '../kernel/addr';
-import { NetlinkHandle } from '../kernel/netlink';
+import { loopbackUp } from '../kernel/netlink';
 import { createNetns, deleteNetns, netnsPath } from '../kernel/netns';
 import type { Sandbox, SandboxMode, Protocol } from '../model';
 import { randomHex, validateName } from '../names';
@@ -93,16 +93,6 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
   } catch (err) {
     await undo.run();
     throw err;
-  }
-}
-
-/** Sets the sandbox's loopback up (index 1 in every new namespace, but looked up by name to be sure). */
-async function loopbackUp(key: string): Promise<void> {
-  const h = NetlinkHandle.open(key);
-  try {
-    await h.setUp((await h.mustGetLink('lo')).index);
-  } finally {
-    h.close();
   }
 }
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InternalError } from '../errors';
 import { run } from '../kernel/exec';
-import { NetlinkHandle } from '../kernel/netlink';
+import { loopbackUp } from '../kernel/netlink';
 import { createNetns, deleteNetns, netnsPath } from '../kernel/netns';
 import { teardownAll } from '../undo';
 import { DNS_LISTEN_ADDRESS } from './constants';
@@ -71,16 +71,6 @@ export async function measureResolver(opts: MeasureOptions = {}): Promise<Resolv
     return { qps, ...latency };
   } finally {
     await teardownAll('dns bench cleanup', cleanup);
-  }
-}
-
-/** Sets the namespace's loopback up: 127.0.0.11 exists only then. */
-async function loopbackUp(nsPath: string): Promise<void> {
-  const h = NetlinkHandle.open(nsPath);
-  try {
-    await h.setUp((await h.mustGetLink('lo')).index);
-  } finally {
-    h.close();
   }
 }
 

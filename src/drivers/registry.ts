@@ -2,13 +2,12 @@
 import { InvalidArgumentError } from '../errors';
 import { BridgeDriver } from './bridge';
 import type { DriverContext, NetworkDriver } from './driver';
-import { HostDriver } from './host';
-import { NullDriver } from './none';
+import { hostDriver, nullDriver } from './stackless';
 
 const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
   bridge: (ctx) => new BridgeDriver(ctx),
-  host: () => new HostDriver(),
-  null: () => new NullDriver(),
+  host: hostDriver,
+  null: nullDriver,
 };
 
 /** Names a user may pass to `-d`. */

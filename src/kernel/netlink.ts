@@ -314,6 +314,16 @@ export class NetlinkHandle {
   }
 }
 
+/** Sets loopback up in the namespace at nsPath: 127.0.0.1 (and the resolver's 127.0.0.11) exist only then. */
+export async function loopbackUp(nsPath: string): Promise<void> {
+  const h = NetlinkHandle.open(nsPath);
+  try {
+    await h.setUp((await h.mustGetLink('lo')).index);
+  } finally {
+    h.close();
+  }
+}
+
 /** Parsed route types arrive as enum names, raw ones as numbers. */
 function isUnicast(type: unknown): boolean {
   return type === 'UNICAST' || type === 1;
