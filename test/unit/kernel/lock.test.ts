@@ -1,11 +1,11 @@
-/** The firewall lock: callers queue, a dead holder's lock is taken over, a live one is waited for. */
+/** The lock file: callers queue, a dead holder's lock is taken over, a live one is waited for. */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { withLock } from '../../../src/firewall/lock';
+import { withFileLock as withLock } from '../../../src/kernel/lock';
 
-describe('firewall lock', () => {
+describe('kernel/lock', () => {
   let dir: string;
   let file: string;
   beforeEach(() => {
@@ -39,5 +39,11 @@ describe('firewall lock', () => {
     await assert.rejects(withLock(file, async () => 1, 50), /still held after 50 ms/);
     setTimeout(() => fs.rmSync(file, { force: true }), 30);
     assert.equal(await withLock(file, async () => 2, 2000), 2);
+  });
+
+  it('lets a holder of one lock take another (queues are per file)', async () => {
+    const other = path.join(dir, 'other.lock');
+    const got = await withLock(file, () => withLock(other, async () => 'both'), 2000);
+    assert.equal(got, 'both');
   });
 });
