@@ -52,6 +52,8 @@ export interface Network {
   ipam: IpamPool[];
   /** Facts a driver derived at creation (e.g. bridge device name), kept for restore and inspect. */
   driverState: Record<string, string>;
+  /** Set while another process is building or tearing the network down: restore leaves it alone. */
+  transition?: 'creating' | 'deleting';
 }
 
 /** A published port: one host port to one container port (ranges are expanded). */

@@ -64,7 +64,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
     if (!t.create(keys.networkName(net.name), net.id)) throw new ConflictError(`network with name ${net.name} already exists`);
     checkDeviceNames(t, net);
     if (driver.capabilities.needsIpam) net.ipam = allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
-    t.put(keys.network(net.id), net);
+    t.put(keys.network(net.id), { ...net, transition: 'creating' });
   });
   const undo = new Undo();
   undo.push('record network', () => forgetNetwork(core, net));
@@ -76,6 +76,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
       undo.push('firewall', () => core.firewall.teardownNetwork(fw));
       await core.firewall.setupNetwork(fw);
     }
+    core.store.txn((t) => t.put(keys.network(net.id), net));
     undo.commit();
   } catch (err) {
     await undo.run();
@@ -100,6 +101,7 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
   if (net.options[DEFAULT_MARK] === 'true') throw new ConflictError(`network ${net.name}: ${net.name} is a pre-defined network and cannot be removed`);
   const eps = networkEndpoints(core.store, net.id);
   if (eps.length) throw new ConflictError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
+  core.store.txn((t) => t.put(keys.network(net.id), { ...net, transition: 'deleting' }));
   const fw = firewallNetwork(net);
   if (fw) await core.firewall.teardownNetwork(fw);
   await driverOf(core, net).deleteNetwork(net);
@@ -147,6 +149,8 @@ export async function ensurePredefined(core: Core): Promise<void> {
 /** Re-creates kernel objects of recorded networks that the kernel lost (after a reboot), with their firewall rules. */
 export async function restoreNetworks(core: Core): Promise<void> {
   for (const { value: net } of core.store.list<Network>('network/')) {
+    // A network another process is creating or deleting is that process's business.
+    if (net.transition) continue;
     const driver = driverOf(core, net);
     if (!driver.restore || !(await driver.restore(net))) continue;
     const fw = firewallNetwork(net);

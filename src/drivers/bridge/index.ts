@@ -42,7 +42,13 @@ export class BridgeDriver implements NetworkDriver {
       const present = new Set((await h.listAddrs(bridge.index)).map((a) => a.cidr));
       for (const cidr of gatewayCidrs(net)) {
         if (present.has(cidr)) continue;
-        await h.addAddr(bridge.index, cidr);
+        try {
+          await h.addAddr(bridge.index, cidr);
+        } catch (err) {
+          // Another process restoring the same network added it first: the address is there, as wanted.
+          if (err instanceof ConflictError) continue;
+          throw err;
+        }
         undo.push(`add ${cidr}`, () => h.delAddr(bridge!.index, cidr));
       }
       await h.setUp(bridge.index);
