@@ -5,6 +5,7 @@ export type { SandboxOptions } from './controller/sandbox';
 export type { EngineEndpointSpec, EngineIpam, EngineJoinInfo, EngineNetworks, EngineOps, EnginePoolRequest } from './controller/engine';
 export { log, type Logger } from './log';
 export { withFileLock } from './kernel/lock';
+export { type DaemonHandle, runDaemon } from './daemon/daemon';
 export { type DaemonConfig, defaultStateDir, loadDaemonConfig, parseDaemonConfig } from './config';
 export * from './errors';
 export type * from './model';

@@ -4,6 +4,8 @@ import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config'
 import { createDrivers } from '../drivers/registry';
 import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
+import { InvalidArgumentError } from '../errors';
+import { runInteractive } from '../kernel/exec';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
@@ -136,6 +138,14 @@ export class Controller {
   /** Sandbox JSON shaped like `docker inspect`'s NetworkSettings. */
   inspectSandbox(ref: string): Record<string, unknown> {
     return sandboxView(this.core, findSandbox(this.core.store, ref));
+  }
+
+  /** Runs argv inside the sandbox (its stack, resolv.conf, hosts and hostname) with inherited stdio; resolves with the exit code. */
+  exec(ref: string, argv: string[]): Promise<number> {
+    if (!argv.length) throw new InvalidArgumentError('exec: a command is required');
+    const t = this.execTarget(ref);
+    // A private mount and UTS namespace per command, so the bind mounts and hostname stay its own.
+    return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
   }
 
   /** Where a command must run to be "inside" the sandbox: its namespace key and resolver files. */

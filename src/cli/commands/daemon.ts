@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_SOCKET, startDockerPlugin } from '../../../plugins/docker';
-import { describe } from '../../errors';
-import { runDaemon } from '../../daemon/daemon';
+import { describe, runDaemon } from '../../index';
 
 /** Registers `daemon`. */
 export function registerDaemonCommand(program: Command): void {

@@ -1,7 +1,6 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
-import { InvalidArgumentError, type IpamConfig, type Network } from '../../index';
-import { contains } from '../../kernel/addr';
+import { contains, InvalidArgumentError, type IpamConfig, type Network } from '../../index';
 import { collect, keyValues, printJson, printTable, withController } from '../common';
 
 interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }

@@ -1,7 +1,6 @@
 /** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
 import type { Command } from 'commander';
-import { type Controller, InvalidArgumentError, SANDBOX_EXEC, type SandboxOptions } from '../../index';
-import { runInteractive } from '../../kernel/exec';
+import { type SandboxOptions } from '../../index';
 import { collect, printJson, printTable, withController } from '../common';
 
 interface SandboxFlags { publish: string[]; publishAll?: boolean; hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
@@ -26,13 +25,6 @@ function sandboxOptions(cmd: Command): Command {
 
 function toOptions(name: string, f: SandboxFlags): SandboxOptions {
   return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose, publish: f.publish, publishAll: f.publishAll };
-}
-
-/** Runs argv inside the sandbox's namespace with its resolver files and hostname; resolves with the exit code. */
-export function execIn(c: Controller, ref: string, argv: string[]): Promise<number> {
-  if (!argv.length) throw new InvalidArgumentError('exec: a command is required after --');
-  const t = c.execTarget(ref);
-  return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
 }
 
 /** Registers `sandbox …` and `run`. */
@@ -61,7 +53,7 @@ export function registerSandboxCommands(program: Command): void {
     });
   sandbox.command('exec <sandbox> <command...>').description('run a command inside a sandbox: tsnet sandbox exec NAME -- CMD…')
     .action(async (ref: string, argv: string[], _f: unknown, cmd: Command) => {
-      process.exitCode = await withController(cmd, (c) => execIn(c, ref, argv), { readOnly: true });
+      process.exitCode = await withController(cmd, (c) => c.exec(ref, argv), { readOnly: true });
     });
   sandboxOptions(program.command('run').description('create a sandbox and run a command in it: tsnet run --name N --network NET -- CMD…'))
     .requiredOption('--name <name>', 'sandbox name')
@@ -71,7 +63,7 @@ export function registerSandboxCommands(program: Command): void {
       process.exitCode = await withController(cmd, async (c) => {
         await c.createSandbox(toOptions(f.name, f));
         try {
-          return await execIn(c, f.name, argv);
+          return await c.exec(f.name, argv);
         } finally {
           if (f.rm) await c.deleteSandbox(f.name);
         }
