@@ -100,6 +100,23 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
     assert.equal(tsnet('sandbox', 'inspect', `bad-${run}`).status, 3);
   });
 
+  it('publishes on connect, and binds to the network\'s host_binding_ipv4 by default', async () => {
+    const local = `local-${run}`;
+    assert.equal(tsnet('create', '--subnet', '172.16.51.0/24', '-o', 'com.docker.network.bridge.host_binding_ipv4=127.0.0.1', local).status, 0);
+    try {
+      assert.equal(tsnet('sandbox', 'create', `late-${run}`, '--network', net).status, 0);
+      assert.equal(tsnet('connect', '-p', '9393:80', local, `late-${run}`).status, 0);
+      assert.deepEqual(tsnet('port', `late-${run}`, '80').stdout.trim().split('\n'), ['127.0.0.1:9393']);
+      const sb = c.getSandbox(`late-${run}`);
+      servers.push(await startEchoServer(sb.key, 80));
+      assert.equal(await tcpExchange('', '127.0.0.1', 9393, 'connected'), 'echo:connected');
+      assert.match(await tcpExchange(outside.key, outside.hostIp, 9393, 'no', 1500), /^(error:|timeout)/, 'not on other host addresses');
+    } finally {
+      tsnet('sandbox', 'rm', `late-${run}`);
+      tsnet('rm', local);
+    }
+  });
+
   it('removing the endpoint removes exactly its mappings', async () => {
     assert.equal(tsnet('sandbox', 'create', `gone-${run}`, '--network', net, '-p', '8383:80').status, 0);
     const sb = c.getSandbox(`gone-${run}`);
