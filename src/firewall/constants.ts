@@ -10,6 +10,20 @@ export const CHAIN_POSTROUTING = 'TSNET-POSTROUTING';
 export const CHAIN_ISOLATION_1 = 'TSNET-ISOLATION-STAGE-1';
 /** Docker's second isolation stage: drop it when it enters another tsnet bridge. */
 export const CHAIN_ISOLATION_2 = 'TSNET-ISOLATION-STAGE-2';
+/**
+ * Filter chain every network chain jumps to for DNAT'd connections: the forward accepts of published
+ * ports, indexed by host port like CHAIN_DNAT (see PORT_BUCKET_BITS).
+ */
+export const CHAIN_PUBLISHED = 'TSNET-PUBLISHED';
+/**
+ * iptables: published ports live in bucket chains `TSNET-DNAT-<proto>-<n>` and
+ * `TSNET-PUBLISHED-<proto>-<n>` holding host ports n·64 … n·64+63, jumped to by one range rule
+ * each. Publishing or unpublishing then lists and edits one bucket instead of a chain of every
+ * published port (iptables-nft re-reads a chain per change). The size is measured: a full bucket
+ * of 256 made a publish ~5 ms dearer, while 16-port buckets mean so many chains for scattered
+ * (-P) ports that iptables-nft's listing slows down with the chain count.
+ */
+export const PORT_BUCKET_BITS = 6;
 /** Operators' chain: created once, jumped to first, never flushed or edited by tsnet. */
 export const CHAIN_USER = 'TSNET-USER';
 /** Prefix of per-network chains (`TSNET-<13 hex>`), as netavark names `NETAVARK-<hash>`. */
@@ -51,7 +65,19 @@ export const NFT_SET = {
   /** proto . port → container addr . port, for bindings on every host address. */
   dnat4Any: 'dnat4-any',
   dnat6Any: 'dnat6-any',
+  /**
+   * proto . port → NFT_CLAIM_*: who holds a host port, so the kernel itself refuses, atomically and
+   * without a listing, a binding on every address next to one on a single address (map elements
+   * with one key and different values clash).
+   */
+  claims4: 'claims4',
+  claims6: 'claims6',
 } as const;
+
+/** Claim value: the port is published on every address of the family. */
+export const NFT_CLAIM_ANY = '1';
+/** Claim value: the port is published on one or more single addresses. */
+export const NFT_CLAIM_ADDRESS = '2';
 
 /** Routing through loopback: the bridge must accept 127.0.0.0/8 sources for localhost → container DNAT. */
 export const SYSCTL_ROUTE_LOCALNET = (bridge: string) => `net.ipv4.conf.${bridge}.route_localnet`;

@@ -1,7 +1,10 @@
 /**
  * The firewall contract the controller uses (networks' NAT/isolation, published ports) and its
- * kernel implementation over a FirewallBackend. Stateless across processes: every change lists the
- * kernel, derives what to add or delete from its arguments, and sends one batch under a lock.
+ * kernel implementation over a FirewallBackend. Stateless across processes: every change looks at
+ * the kernel, derives what to add or delete from its arguments, and sends one batch under a lock.
+ * Network changes list tsnet's whole ruleset; port changes look only at what the ports touch (so
+ * their cost does not grow with the number of published ports) and fall back to the full listing
+ * whenever that small view cannot decide.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +12,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } 
 import { setSysctl } from '../kernel/sysctl';
 import { log } from '../log';
 import type { Protocol } from '../model';
-import type { FirewallBackend, PublishedPort } from './backend';
+import type { FirewallBackend, PortView, PublishedPort } from './backend';
 import {
   FIREWALL_LOCK, SYSCTL_BRIDGE_NF_IP6T, SYSCTL_BRIDGE_NF_IPT, SYSCTL_IP6_FORWARD, SYSCTL_IP_FORWARD, SYSCTL_ROUTE_LOCALNET,
 } from './constants';
@@ -63,6 +66,8 @@ const KERNEL_DEPS: FirewallDeps = {
   withLock: (fn) => withLock(FIREWALL_LOCK, fn),
 };
 
+const noNetwork = (ep: FirewallEndpoint) => new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);
+
 const sameBinding = (p: PublishedPort, r: PortRule) =>
   p.family === r.family && p.hostIp === r.hostIp && p.protocol === r.protocol && p.hostPort === r.hostPort && p.containerIp === r.containerIp && p.containerPort === r.containerPort;
 
@@ -103,18 +108,10 @@ export class KernelFirewall implements Firewall {
     const ports = portRules(ep);
     if (!ports.length) return;
     await this.deps.withLock(async () => {
+      if (await this.publishFast(ep, ports)) return;
       const state = await this.impl.list();
-      if (!state.bridges.includes(ep.bridge)) {
-        throw new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);
-      }
-      // Re-publishing is a no-op; anything else on the same host port is taken.
-      const fresh = ports.filter((r) => !state.ports.some((p) => sameBinding(p, r)));
-      for (const r of fresh) {
-        const clash = state.ports.some((p) => p.family === r.family && p.protocol === r.protocol && p.hostPort === r.hostPort && hostIpsOverlap(p.hostIp, r.hostIp));
-        if (clash || (await this.deps.hostPortInUse(r.protocol, r.hostIp || (r.family === 4 ? '0.0.0.0' : '::'), r.hostPort))) {
-          throw new ConflictError(`bind for ${hostLabel(r)} failed: port is already allocated`);
-        }
-      }
+      if (!state.bridges.includes(ep.bridge)) throw noNetwork(ep);
+      await this.checkFree(ports, state.ports, true);
       await this.impl.apply(endpointOwner(ep.id), { base: false, networks: [], ports }, state);
     });
   }
@@ -124,8 +121,60 @@ export class KernelFirewall implements Firewall {
     const ports = portRules(ep);
     if (!ports.length) return;
     await this.deps.withLock(async () => {
+      const fast = this.impl.fastPorts;
+      if (fast) {
+        try {
+          return await fast.unpublish(endpointOwner(ep.id), ports);
+        } catch (err) {
+          debug(`unpublish ${ep.id} without a listing failed, listing: ${(err as Error).message}`);
+        }
+      }
       await this.impl.remove(endpointOwner(ep.id), { base: false, networks: [], ports }, await this.impl.list());
     });
+  }
+
+  /**
+   * Publishes from the backend's small view when it can decide from it; false sends the caller to
+   * the full listing (a clash or a busy port the view cannot tell from a re-publish, or a refused batch).
+   */
+  private async publishFast(ep: FirewallEndpoint, ports: PortRule[]): Promise<boolean> {
+    const fast = this.impl.fastPorts;
+    if (!fast) return false;
+    const fallBack = (err: unknown) => {
+      debug(`publish ${ep.id} without a listing failed, listing: ${(err as Error).message}`);
+      return false;
+    };
+    let view: PortView;
+    try {
+      view = await fast.viewPorts(ep.bridge, ports);
+    } catch (err) {
+      return fallBack(err);
+    }
+    if (view.bridge === 'down') throw noNetwork(ep);
+    if (!(await this.checkFree(ports, view.ports, view.complete))) return false;
+    try {
+      await fast.publish(endpointOwner(ep.id), ports, view);
+      return true;
+    } catch (err) {
+      return fallBack(err);
+    }
+  }
+
+  /**
+   * Re-publishing is a no-op; anything else on the same host port is taken. With a complete list of
+   * the ports that could clash, a clash is a ConflictError; otherwise resolves false instead, since
+   * a busy port may then be one this endpoint already holds.
+   */
+  private async checkFree(ports: PortRule[], published: PublishedPort[], complete: boolean): Promise<boolean> {
+    const fresh = ports.filter((r) => !published.some((p) => sameBinding(p, r)));
+    for (const r of fresh) {
+      const clash = published.some((p) => p.family === r.family && p.protocol === r.protocol && p.hostPort === r.hostPort && hostIpsOverlap(p.hostIp, r.hostIp));
+      if (clash || (await this.deps.hostPortInUse(r.protocol, r.hostIp || (r.family === 4 ? '0.0.0.0' : '::'), r.hostPort))) {
+        if (!complete) return false;
+        throw new ConflictError(`bind for ${hostLabel(r)} failed: port is already allocated`);
+      }
+    }
+    return true;
   }
 
   private enableForwarding(net: FirewallNetwork, rules: NetworkRules): void {

@@ -1,12 +1,15 @@
 /**
- * Pure half of the iptables backend: RuleSet → chains and rules in iptables-save's canonical form,
- * parsing of iptables-save output, and the plans (what to add or delete) that make one batch.
- * Rules are rendered exactly as iptables-save prints them, so "is it there?" is a string lookup and
- * removal re-renders the same rules and deletes them.
+ * Pure half of the iptables backend, the layout: RuleSet → chains and rules in iptables-save's
+ * canonical form, and parsing of iptables-save / `iptables -S` output. Rules are rendered exactly as
+ * iptables-save prints them, so "is it there?" is a string lookup and removal re-renders the same
+ * rules and deletes them. Published ports go into host-port buckets (PORT_BUCKET_BITS), so a port
+ * change lists and edits one small chain per table, never a chain of every published port.
  */
-import { contains } from '../kernel/addr';
+import type { Protocol } from '../model';
 import type { PublishedPort } from './backend';
-import { CHAIN_DNAT, CHAIN_FORWARD, CHAIN_ISOLATION_1, CHAIN_ISOLATION_2, CHAIN_POSTROUTING, CHAIN_USER } from './constants';
+import {
+  CHAIN_DNAT, CHAIN_FORWARD, CHAIN_ISOLATION_1, CHAIN_ISOLATION_2, CHAIN_POSTROUTING, CHAIN_PUBLISHED, CHAIN_USER, PORT_BUCKET_BITS,
+} from './constants';
 import { networkChain, type Family, type NetworkRules, type PortRule, type RuleSet, type TeardownPolicy } from './rules';
 
 /** The iptables tables tsnet writes to. */
@@ -26,6 +29,8 @@ export interface IptRule {
   chain: string;
   spec: string;
   insert: boolean;
+  /** Set on a bucket's range jump: the bucket chain it jumps to, with which it comes and goes. */
+  bucket?: string;
 }
 
 /** Chains and rules of one family, in render order. */
@@ -42,7 +47,7 @@ export interface IptSnapshot {
   rules: Map<string, string[]>;
 }
 
-/** What one batch does to one table: chains to declare, then deletes, adds, flushes and chain deletions. */
+/** What one batch does to one table: chains to declare, then its lines (checks, creations, deletes, adds, flushes, chain deletions). */
 export interface IptPlan {
   table: Table;
   declare: string[];
@@ -50,6 +55,7 @@ export interface IptPlan {
 }
 
 const r = (table: Table, chain: string, spec: string, insert = false): IptRule => ({ table, chain, spec, insert });
+const jump = (table: Table, chain: string, spec: string, bucket: string): IptRule => ({ table, chain, spec, insert: false, bucket });
 const loopback = (f: Family) => (f === 4 ? '127.0.0.0/8' : '::1/128');
 const host = (ip: string, f: Family) => `${ip}/${f === 4 ? 32 : 128}`;
 
@@ -60,6 +66,7 @@ export function baseBatch(f: Family): IptBatch {
     { table: 'filter', name: CHAIN_FORWARD, teardown: 'onComplete' },
     { table: 'filter', name: CHAIN_ISOLATION_1, teardown: 'onComplete' },
     { table: 'filter', name: CHAIN_ISOLATION_2, teardown: 'onComplete' },
+    { table: 'filter', name: CHAIN_PUBLISHED, teardown: 'onComplete' },
     { table: 'nat', name: CHAIN_DNAT, teardown: 'onComplete' },
     { table: 'nat', name: CHAIN_POSTROUTING, teardown: 'onComplete' },
   ];
@@ -95,6 +102,8 @@ export function networkBatch(n: NetworkRules, f: Family): IptBatch {
   // Same-bridge traffic is decided by enable_icc alone (it reaches FORWARD through bridge-netfilter).
   rules.push(r('filter', CHAIN_FORWARD, `-i ${b} -o ${b} -j ${n.icc ? 'ACCEPT' : 'DROP'}`));
   rules.push(r('filter', CHAIN_FORWARD, `-o ${b} -j ${own}`));
+  // Published ports are accepted here, after icc and before the final drop, from one index shared by all networks.
+  rules.push(r('filter', own, `-m conntrack --ctstate DNAT -j ${CHAIN_PUBLISHED}`));
   if (!n.internal) rules.push(r('filter', CHAIN_FORWARD, `-i ${b} ! -o ${b} -j ACCEPT`));
   // Anything else routed into the bridge is unsolicited: only published ports get in, whatever FORWARD's policy.
   rules.push(r('filter', CHAIN_FORWARD, `-o ${b} -j DROP`));
@@ -107,30 +116,103 @@ export function networkBatch(n: NetworkRules, f: Family): IptBatch {
   return { chains: [{ table: 'filter', name: own, teardown: 'withNetwork' }], rules };
 }
 
-/** The DNAT and the forward accept of one published port. */
-export function portBatch(p: PortRule): IptBatch {
+/** A host-port bucket of one protocol: its chains and the range rules that jump to them. */
+export interface Bucket {
+  /** TSNET-DNAT-<proto>-<n> in nat, jumped to from TSNET-DNAT. */
+  nat: string;
+  natJump: string;
+  /** TSNET-PUBLISHED-<proto>-<n> in filter, jumped to from TSNET-PUBLISHED. */
+  filter: string;
+  filterJump: string;
+}
+
+/** The bucket of a protocol's host port (ports are spread in ranges of 1 << PORT_BUCKET_BITS). */
+export function bucketOf(protocol: Protocol, port: number): Bucket {
+  const n = port >> PORT_BUCKET_BITS;
+  const range = `${n << PORT_BUCKET_BITS}:${((n + 1) << PORT_BUCKET_BITS) - 1}`;
+  const nat = `${CHAIN_DNAT}-${protocol}-${n}`;
+  const filter = `${CHAIN_PUBLISHED}-${protocol}-${n}`;
+  return {
+    nat,
+    natJump: `-p ${protocol} -m ${protocol} --dport ${range} -j ${nat}`,
+    filter,
+    // The forward accept sees the packet after DNAT: its original destination port picks the bucket.
+    filterJump: `-p ${protocol} -m conntrack --ctorigdstport ${range} -j ${filter}`,
+  };
+}
+
+const BUCKET_RE = /^TSNET-(?:DNAT|PUBLISHED)-(tcp|udp|sctp)-(\d+)$/;
+
+/** The bucket a bucket chain (of either table) belongs to. */
+export function bucketOfChain(chain: string): Bucket | undefined {
+  const m = BUCKET_RE.exec(chain);
+  return m ? bucketOf(m[1] as Protocol, Number(m[2]) << PORT_BUCKET_BITS) : undefined;
+}
+
+/** Whether a chain is a port bucket. */
+export const isBucket = (chain: string): boolean => BUCKET_RE.test(chain);
+
+/** The DNAT and the forward accept of one published port, as iptables-save prints them. */
+export function portSpecs(p: PublishedPort): { dnat: string; accept: string } {
   const proto = `-p ${p.protocol} -m ${p.protocol}`;
   const dst = p.hostIp ? `-d ${host(p.hostIp, p.family)} ` : '';
   const to = p.family === 4 ? `${p.containerIp}:${p.containerPort}` : `[${p.containerIp}]:${p.containerPort}`;
+  const orig = `${p.hostIp ? `--ctorigdst ${p.hostIp} ` : ''}--ctorigdstport ${p.hostPort}`;
   return {
-    chains: [],
+    dnat: `${dst}${proto} --dport ${p.hostPort} -j DNAT --to-destination ${to}`,
+    // Only via this DNAT: a published port is reached at the host's address, not by routing to the
+    // container. Matching the original destination makes it one accept per binding, in the DNAT's
+    // bucket, so the two always come and go together.
+    accept: `-d ${host(p.containerIp, p.family)} ${proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT ${orig} -j ACCEPT`,
+  };
+}
+
+/** One published port: its DNAT and forward accept in its bucket, and the bucket with its jumps. */
+export function portBatch(p: PortRule): IptBatch {
+  const b = bucketOf(p.protocol, p.hostPort);
+  const { dnat, accept } = portSpecs(p);
+  return {
+    chains: [{ table: 'filter', name: b.filter, teardown: 'whenEmptied' }, { table: 'nat', name: b.nat, teardown: 'whenEmptied' }],
     rules: [
-      r('nat', CHAIN_DNAT, `${dst}${proto} --dport ${p.hostPort} -j DNAT --to-destination ${to}`),
-      // Only via the DNAT: a published port is reached at the host's address, not by routing to the container.
-      r('filter', networkChain(p.networkHash), `-d ${host(p.containerIp, p.family)} ${proto} --dport ${p.containerPort} -m conntrack --ctstate DNAT -j ACCEPT`),
+      jump('filter', CHAIN_PUBLISHED, b.filterJump, b.filter),
+      r('filter', b.filter, accept),
+      jump('nat', CHAIN_DNAT, b.natJump, b.nat),
+      r('nat', b.nat, dnat),
     ],
   };
 }
 
-/** Everything of `rules` for family f, de-duplicated (two bindings to one container port share its accept). */
+/**
+ * What published ports rely on from base and network setup: TSNET-PUBLISHED and each network's
+ * jump to it. Applied (never removed) with ports, so rules a tsnet without buckets programmed get
+ * them on the first publish instead of failing it.
+ */
+export function portPrerequisites(ports: PortRule[], f: Family): IptBatch {
+  const hashes = new Set(ports.filter((p) => p.family === f).map((p) => p.networkHash));
+  return {
+    chains: hashes.size ? [{ table: 'filter', name: CHAIN_PUBLISHED, teardown: 'onComplete' }] : [],
+    rules: [...hashes].map((h) => r('filter', networkChain(h), `-m conntrack --ctstate DNAT -j ${CHAIN_PUBLISHED}`)),
+  };
+}
+
+/** Everything of `rules` for family f, de-duplicated (ports of one bucket share its chains and jumps). */
 export function familyBatch(rules: RuleSet, f: Family, withBase: boolean): IptBatch {
-  const parts = [
+  return joinBatches([
     ...(withBase ? [baseBatch(f)] : []),
     ...rules.networks.map((n) => networkBatch(n, f)),
     ...rules.ports.filter((p) => p.family === f).map(portBatch),
-  ];
+  ]);
+}
+
+/** Batches in order, each chain and rule once. */
+export function joinBatches(parts: IptBatch[]): IptBatch {
+  const out: IptBatch = { chains: [], rules: [] };
+  const declared = new Set<string>();
+  for (const c of parts.flatMap((p) => p.chains)) {
+    const key = `${c.table}/${c.name}`;
+    if (!declared.has(key)) out.chains.push(c), declared.add(key);
+  }
   const seen = new Set<string>();
-  const out: IptBatch = { chains: parts.flatMap((p) => p.chains), rules: [] };
   for (const rule of parts.flatMap((p) => p.rules)) {
     const key = ruleKey(rule);
     if (!seen.has(key)) out.rules.push(rule), seen.add(key);
@@ -152,7 +234,8 @@ export function batchPlans(b: IptBatch): IptPlan[] {
   })).filter((p) => p.declare.length || p.lines.length);
 }
 
-const addLine = (x: IptRule) => (x.insert ? `-I ${x.chain} 1 ${x.spec}` : `-A ${x.chain} ${x.spec}`);
+/** The line adding a rule. */
+export const addLine = (x: IptRule): string => (x.insert ? `-I ${x.chain} 1 ${x.spec}` : `-A ${x.chain} ${x.spec}`);
 
 /** iptables-restore --noflush text for plans; '' when there is nothing to do. */
 export function planText(header: string, plans: IptPlan[]): string {
@@ -163,13 +246,12 @@ export function planText(header: string, plans: IptPlan[]): string {
   return body ? `# ${header}\n${body}` : '';
 }
 
-/** Parses iptables-save output. */
-export function parseSave(text: string): IptSnapshot {
-  const snap: IptSnapshot = { chains: new Set(), rules: new Map() };
-  let table = '';
+/** Parses iptables-save output, or `iptables -t table -S` output when table is given. */
+export function parseSave(text: string, table = '', snap: IptSnapshot = { chains: new Set(), rules: new Map() }): IptSnapshot {
   for (const line of text.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
     else if (line.startsWith(':')) snap.chains.add(`${table}/${line.slice(1).split(' ')[0]}`);
+    else if (line.startsWith('-N ') || line.startsWith('-P ')) snap.chains.add(`${table}/${line.slice(3).split(' ')[0]}`);
     else if (line.startsWith('-A ')) {
       const sp = line.indexOf(' ', 3);
       const key = `${table}/${line.slice(3, sp < 0 ? undefined : sp)}`;
@@ -185,95 +267,26 @@ export function hasRule(snap: IptSnapshot, x: { table: Table; chain: string; spe
   return snap.rules.get(`${x.table}/${x.chain}`)?.includes(x.spec) ?? false;
 }
 
-/** What apply must send: missing chains and rules, keeping top-inserted jumps in render order. */
-export function planApply(b: IptBatch, snap: IptSnapshot): IptPlan[] {
-  return TABLES.map((table) => {
-    const declare = b.chains.filter((c) => c.table === table && !snap.chains.has(`${table}/${c.name}`)).map((c) => c.name);
-    const lines: string[] = [];
-    const redo: string[] = [];
-    const insertingInto = new Set<string>();
-    for (const x of b.rules.filter((y) => y.table === table)) {
-      const present = hasRule(snap, x);
-      if (present && !(x.insert && insertingInto.has(x.chain))) continue;
-      // A jump already there but rendered after one we now insert must move back on top (TSNET-USER first).
-      if (present) redo.push(`-D ${x.chain} ${x.spec}`);
-      if (x.insert) insertingInto.add(x.chain);
-      lines.push(addLine(x));
-    }
-    return { table, declare, lines: [...redo, ...lines] };
-  }).filter((p) => p.declare.length || p.lines.length);
+/** Every chain of table in the snapshot, by name. */
+export function chainsOf(snap: IptSnapshot, table: Table): string[] {
+  return [...snap.chains].filter((k) => k.startsWith(`${table}/`)).map((k) => k.slice(table.length + 1));
 }
 
-/** The plan that undoes an applied plan (used when a later family's batch fails). */
-export function reversePlan(plans: IptPlan[]): IptPlan[] {
-  return plans.map((p) => {
-    const deletes = p.lines.filter((l) => l.startsWith('-D ')).map((l) => `-I ${l.slice(3).replace(/ /, ' 1 ')}`);
-    const adds = p.lines.filter((l) => !l.startsWith('-D ')).map((l) => `-D ${l.replace(/^-[AI] (\S+)( 1)? /, '$1 ')}`);
-    return { table: p.table, declare: [], lines: [...adds.reverse(), ...p.declare.map((c) => `-X ${c}`), ...deletes] };
-  });
-}
-
-/** Options of a removal plan. */
-export interface RemoveOptions {
-  /** Full teardown: the shared chains go too (TSNET-USER only while empty). */
-  complete: boolean;
-  /** Subnets of the networks being removed: leftover DNATs into them go too. */
-  subnets: string[];
-}
-
-/** What remove must send: deletes of present rules, then flushes and deletions of chains that go. */
-export function planRemove(b: IptBatch, snap: IptSnapshot, o: RemoveOptions): IptPlan[] {
-  return TABLES.map((table) => {
-    const has = (c: string) => snap.chains.has(`${table}/${c}`);
-    const going = b.chains.filter((c) => c.table === table && has(c.name)).filter((c) => {
-      if (c.teardown === 'withNetwork') return true;
-      if (c.teardown === 'onComplete') return o.complete;
-      return o.complete && !(snap.rules.get(`${table}/${c.name}`)?.length);
-    }).map((c) => c.name);
-    // A full teardown also sweeps per-network chains a crashed run left behind.
-    if (o.complete && table === 'filter') {
-      for (const key of snap.chains) {
-        const name = key.slice('filter/'.length);
-        if (key.startsWith('filter/') && NETWORK_CHAIN_RE.test(name) && !going.includes(name)) going.push(name);
-      }
-    }
-    const flushed = new Set(going);
-    const deletes = b.rules
-      .filter((x) => x.table === table && !flushed.has(x.chain) && hasRule(snap, x))
-      .filter((x) => x.spec !== `-j ${CHAIN_USER}` || flushed.has(CHAIN_USER))
-      .map((x) => `-D ${x.chain} ${x.spec}`);
-    if (table === 'nat' && !flushed.has(CHAIN_DNAT)) {
-      for (const spec of orphanDnats(snap, o.subnets)) {
-        const line = `-D ${CHAIN_DNAT} ${spec}`;
-        if (!deletes.includes(line)) deletes.push(line);
-      }
-    }
-    const lines = [...deletes, ...going.map((c) => `-F ${c}`), ...going.map((c) => `-X ${c}`)];
-    return { table, declare: [], lines };
-  }).filter((p) => p.lines.length);
-}
-
-const NETWORK_CHAIN_RE = /^TSNET-[0-9a-f]{13}$/;
 const DNAT_RE = /^(?:-d (\S+)\/(?:32|128) )?-p (tcp|udp|sctp) -m \w+ --dport (\d+) -j DNAT --to-destination \[?([0-9a-fA-F.:]+?)\]?:(\d+)$/;
 
-/** DNAT specs whose destination lies in one of subnets (ports a crashed run never unpublished). */
-function orphanDnats(snap: IptSnapshot, subnets: string[]): string[] {
-  if (!subnets.length) return [];
-  return (snap.rules.get(`nat/${CHAIN_DNAT}`) ?? []).filter((spec) => {
-    const m = DNAT_RE.exec(spec);
-    return m !== null && subnets.some((s) => contains(s, m[4]));
-  });
+/** The published port a DNAT spec maps, if it is one of tsnet's. */
+export function parseDnat(spec: string, f: Family): PublishedPort | undefined {
+  const m = DNAT_RE.exec(spec);
+  if (!m) return undefined;
+  return { family: f, hostIp: m[1] ?? '', protocol: m[2] as Protocol, hostPort: Number(m[3]), containerIp: m[4], containerPort: Number(m[5]) };
 }
+
+/** The chains DNAT rules of published ports live in: the buckets (and TSNET-DNAT itself, where tsnet before buckets put them). */
+const dnatChains = (snap: IptSnapshot): string[] => chainsOf(snap, 'nat').filter((c) => c === CHAIN_DNAT || isBucket(c));
 
 /** Published ports in a snapshot. */
 export function publishedPorts(snap: IptSnapshot, f: Family): PublishedPort[] {
-  const out: PublishedPort[] = [];
-  for (const spec of snap.rules.get(`nat/${CHAIN_DNAT}`) ?? []) {
-    const m = DNAT_RE.exec(spec);
-    if (!m) continue;
-    out.push({ family: f, hostIp: m[1] ?? '', protocol: m[2] as PublishedPort['protocol'], hostPort: Number(m[3]), containerIp: m[4], containerPort: Number(m[5]) });
-  }
-  return out;
+  return dnatChains(snap).flatMap((c) => (snap.rules.get(`nat/${c}`) ?? []).map((spec) => parseDnat(spec, f)).filter((p) => p !== undefined));
 }
 
 /** Bridges of the networks set up in a snapshot (each has `-o bridge -j TSNET-<hash>`). */

@@ -2,13 +2,14 @@
  * Pure half of the nftables backend. tsnet owns one `table inet tsnet` whose rules are written once,
  * with the table; networks and published ports are elements of its sets and maps, so setting up a
  * network or publishing a port is an element add and removing it an element delete, never a rule
- * rewrite (and rule lookups stay O(1) however many ports are published).
+ * rewrite (and rule lookups stay O(1) however many ports are published). Ports also claim their
+ * host port in claims4/claims6, so the kernel refuses every clash inside the publishing batch.
  */
 import { contains } from '../kernel/addr';
 import type { PublishedPort } from './backend';
 import {
   CHAIN_DNAT, CHAIN_FORWARD, CHAIN_ISOLATION_1, CHAIN_POSTROUTING, CHAIN_USER, NFT_CHAIN_OUTPUT, NFT_CHAIN_PREROUTING,
-  NFT_FAMILY, NFT_SET as S, NFT_TABLE,
+  NFT_CLAIM_ADDRESS, NFT_CLAIM_ANY, NFT_FAMILY, NFT_SET as S, NFT_TABLE,
 } from './constants';
 import type { Family, NetworkRules, PortRule, RuleSet } from './rules';
 
@@ -32,10 +33,15 @@ const MAPS: [string, string][] = [
   [S.dnat4Any, 'type inet_proto . inet_service : ipv4_addr . inet_service;'],
   [S.dnat6, 'type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service;'],
   [S.dnat6Any, 'type inet_proto . inet_service : ipv6_addr . inet_service;'],
+  [S.claims4, 'type inet_proto . inet_service : mark;'],
+  [S.claims6, 'type inet_proto . inet_service : mark;'],
 ];
 
 /** Every set and map name, in render order. */
 export const ELEMENT_CONTAINERS: string[] = [...SETS, ...MAPS].map(([n]) => n);
+const IS_MAP = new Set(MAPS.map(([n]) => n));
+/** The DNAT maps: name, family, whether keyed without a host address. */
+const DNAT_MAPS = [[S.dnat4, 4, false], [S.dnat4Any, 4, true], [S.dnat6, 6, false], [S.dnat6Any, 6, true]] as const;
 
 const own = `iifname . oifname @${S.same}`;
 const notOwn = `iifname . oifname != @${S.same}`;
@@ -95,11 +101,15 @@ const CHAINS: [string, string, string[]][] = [
 export function baseStatements(): string[] {
   return [
     `add table ${T}`,
-    ...SETS.map(([n, t]) => `add set ${T} ${n} { ${t} }`),
-    ...MAPS.map(([n, t]) => `add map ${T} ${n} { ${t} }`),
+    ...declarations(ELEMENT_CONTAINERS),
     ...CHAINS.map(([c, hook]) => `add chain ${T} ${c}${hook ? ` { ${hook} }` : ''}`),
     ...CHAINS.flatMap(([c, , rules]) => rules.map((rule) => `add rule ${T} ${c} ${rule}`)),
   ];
+}
+
+/** `add set` / `add map` statements for the named containers. */
+function declarations(names: string[]): string[] {
+  return [...SETS, ...MAPS].filter(([n]) => names.includes(n)).map(([n, t]) => `add ${IS_MAP.has(n) ? 'map' : 'set'} ${T} ${n} { ${t} }`);
 }
 
 /** Set/map name → element key → map value ('' for sets). */
@@ -130,14 +140,50 @@ export function networkElements(n: NetworkRules, els: Elements = new Map()): Ele
   return els;
 }
 
-/** A published port's elements: the DNAT map entry and the forward accept. */
+/** A published port's elements: the DNAT map entry, the forward accept and the host port's claim. */
 export function portElements(p: PortRule, els: Elements = new Map()): Elements {
   const to = `${p.containerIp} . ${p.containerPort}`;
   if (p.hostIp) put(els, fam(p.family, S.dnat4, S.dnat6), `${p.hostIp} . ${p.protocol} . ${p.hostPort}`, to);
   else put(els, fam(p.family, S.dnat4Any, S.dnat6Any), `${p.protocol} . ${p.hostPort}`, to);
   put(els, fam(p.family, S.published4, S.published6), `${p.containerIp} . ${p.protocol} . ${p.containerPort}`);
+  put(els, fam(p.family, S.claims4, S.claims6), `${p.protocol} . ${p.hostPort}`, p.hostIp ? NFT_CLAIM_ADDRESS : NFT_CLAIM_ANY);
   return els;
 }
+
+/** The claims DNAT map elements imply: every address wins over single addresses (a clash would have been refused). */
+function claimsOf(els: Elements): Elements {
+  const out: Elements = new Map();
+  for (const [set, f, any] of DNAT_MAPS) {
+    const claims = fam(f, S.claims4, S.claims6);
+    for (const key of els.get(set)?.keys() ?? []) {
+      const port = any ? key : key.slice(key.indexOf(' . ') + 3);
+      if (any || out.get(claims)?.get(port) !== NFT_CLAIM_ANY) put(out, claims, port, any ? NFT_CLAIM_ANY : NFT_CLAIM_ADDRESS);
+    }
+  }
+  return out;
+}
+
+/** The elements of a that b lacks or holds with another value. */
+function minus(a: Elements, b: Elements): Elements {
+  const out: Elements = new Map();
+  for (const [set, items] of a) for (const [k, v] of items) if (b.get(set)?.get(k) !== v) put(out, set, k, v);
+  return out;
+}
+
+/** a with b's elements added (b's values win). */
+function union(a: Elements, b: Elements): Elements {
+  const out: Elements = new Map();
+  for (const els of [a, b]) for (const [set, items] of els) for (const [k, v] of items) put(out, set, k, v);
+  return out;
+}
+
+/** Only the named containers of els. */
+function only(els: Elements, names: readonly string[]): Elements {
+  return new Map([...els].filter(([n]) => names.includes(n)));
+}
+
+const DNAT_NAMES: string[] = DNAT_MAPS.map(([n]) => n);
+const CLAIM_NAMES: string[] = [S.claims4, S.claims6];
 
 /** All elements of a rule set. */
 export function ruleSetElements(rules: RuleSet): Elements {
@@ -165,29 +211,72 @@ export interface NftSnapshot {
 /** The snapshot of a host without the tsnet table. */
 export const NO_TABLE: NftSnapshot = { table: false, elements: new Map(), userRules: 0 };
 
+/** The snapshot of a freshly created tsnet table: every set and map, all empty. */
+export function emptyTable(): NftSnapshot {
+  return { table: true, elements: new Map(ELEMENT_CONTAINERS.map((n) => [n, new Map()])), userRules: 0 };
+}
+
 /** The nft -f text for statements; '' when there are none. */
 export function batchText(header: string, statements: string[]): string {
   return statements.length ? `# ${header}\n${statements.join('\n')}\n` : '';
 }
 
-/** What apply must send: the table if missing, then element adds (adding an existing element is a no-op). */
+/**
+ * What apply must send: the table if missing (or sets a table from an older tsnet lacks), then
+ * element adds (adding an existing element is a no-op), with the claims brought in line with the
+ * DNAT maps first (a stale claim would refuse a binding the listing found free).
+ */
 export function planApply(rules: RuleSet, snap: NftSnapshot): string[] {
-  return [...(snap.table ? [] : baseStatements()), ...elementStatements('add', ruleSetElements(rules))];
+  const adds = ruleSetElements(rules);
+  if (!snap.table) return [...baseStatements(), ...elementStatements('add', adds)];
+  const present = only(snap.elements, CLAIM_NAMES);
+  const wanted = claimsOf(union(only(snap.elements, DNAT_NAMES), adds));
+  return [
+    ...declarations(ELEMENT_CONTAINERS.filter((n) => !snap.elements.has(n))),
+    ...elementStatements('delete', minus(present, wanted)),
+    ...elementStatements('add', union(adds, minus(wanted, present))),
+  ];
 }
 
-/** What remove must send: deletes of present elements, or the whole table on a full teardown. */
+/**
+ * What remove must send: deletes of the present elements equal to rules' (a map element under the
+ * same key with another value is someone else's), of port elements left pointing into subnets and
+ * of claims no binding holds any more; or the whole table on a full teardown.
+ */
 export function planRemove(rules: RuleSet, snap: NftSnapshot, subnets: string[]): string[] {
   if (!snap.table) return [];
   if (rules.base && snap.userRules === 0) return [`delete table ${T}`];
   // The operator's TSNET-USER rules stay in force, so the table stays, emptied of tsnet's elements.
-  if (rules.base) return ELEMENT_CONTAINERS.map((n) => `flush ${n.startsWith('dnat') ? 'map' : 'set'} ${T} ${n}`);
-  const want = ruleSetElements(rules);
-  const present: Elements = new Map();
+  if (rules.base) return ELEMENT_CONTAINERS.filter((n) => snap.elements.has(n)).map((n) => `flush ${IS_MAP.has(n) ? 'map' : 'set'} ${T} ${n}`);
+  // Claims are not rules' own: they go when no binding holds their port any more (below).
+  const want = only(ruleSetElements(rules), ELEMENT_CONTAINERS.filter((n) => !CLAIM_NAMES.includes(n)));
+  const gone: Elements = new Map();
   for (const [set, items] of want) {
-    for (const [key, value] of items) if (snap.elements.get(set)?.has(key)) put(present, set, key, value);
+    for (const [key, value] of items) if (snap.elements.get(set)?.get(key) === value) put(gone, set, key, value);
   }
-  for (const [set, key, value] of orphans(snap, subnets)) put(present, set, key, value);
-  return elementStatements('delete', present);
+  for (const [set, key, value] of orphans(snap, subnets)) put(gone, set, key, value);
+  const left = minus(only(snap.elements, DNAT_NAMES), gone);
+  const present = only(snap.elements, CLAIM_NAMES);
+  return elementStatements('delete', union(gone, minus(present, claimsOf(left))));
+}
+
+/** The fast publish batch: every element of ports, the kernel refusing a clash with what is there. */
+export function publishStatements(ports: PortRule[]): string[] {
+  return elementStatements('add', ruleSetElements({ base: false, networks: [], ports }));
+}
+
+/**
+ * The fast unpublish batch: each element added then deleted, which removes it when present,
+ * changes nothing when absent, and fails the batch when its key holds another value (someone
+ * else's binding, left to the listing path). A single-address claim stays while `specific` (the
+ * listed dnat4/dnat6 maps) shows another address still bound to the port.
+ */
+export function unpublishStatements(ports: PortRule[], specific: Elements): string[] {
+  const els = ruleSetElements({ base: false, networks: [], ports });
+  const mine = only(els, DNAT_NAMES);
+  const held = claimsOf(minus(only(specific, DNAT_NAMES), mine));
+  for (const name of CLAIM_NAMES) for (const port of held.get(name)?.keys() ?? []) els.get(name)?.delete(port);
+  return [...elementStatements('add', els), ...elementStatements('delete', els)];
 }
 
 /** Port elements pointing into subnets (ports a crashed run never unpublished). */
@@ -206,7 +295,7 @@ function orphans(snap: NftSnapshot, subnets: string[]): [string, string, string]
 /** Published ports in a snapshot. */
 export function publishedPorts(snap: NftSnapshot): PublishedPort[] {
   const out: PublishedPort[] = [];
-  for (const [set, f, any] of [[S.dnat4, 4, false], [S.dnat4Any, 4, true], [S.dnat6, 6, false], [S.dnat6Any, 6, true]] as const) {
+  for (const [set, f, any] of DNAT_MAPS) {
     for (const [k, v] of snap.elements.get(set) ?? []) {
       const key = k.split(' . ');
       const [hostIp, protocol, hostPort] = any ? ['', key[0], key[1]] : key;
@@ -242,7 +331,7 @@ function elementText(v: unknown, types: string[], interval: boolean): string {
   return parts.map((p, i) => component(p, types[i] ?? types[0], interval)).join(' . ');
 }
 
-/** Parses `nft -j list table inet tsnet` into a snapshot. */
+/** Parses `nft -j list table inet tsnet` (or `list set|map` of one of its sets) into a snapshot. */
 export function parseList(json: string): NftSnapshot {
   const snap: NftSnapshot = { table: true, elements: new Map(), userRules: 0 };
   for (const obj of ((JSON.parse(json) as { nftables?: Json[] }).nftables ?? [])) {

@@ -74,9 +74,10 @@ export interface RuleSet {
 
 /**
  * How a chain is torn down (varktables' teardown policy): with its network, when the last network
- * goes, or — for the operators' chain — only when nobody put rules into it.
+ * goes, or — for the operators' chain — only when nobody put rules into it; a port bucket goes as
+ * soon as its last rule does (or with the last network).
  */
-export type TeardownPolicy = 'withNetwork' | 'onComplete' | 'whenEmpty';
+export type TeardownPolicy = 'withNetwork' | 'onComplete' | 'whenEmpty' | 'whenEmptied';
 
 /** Who a batch is for, written into the batch header so a traced batch says whose it is. */
 export type Owner = string;

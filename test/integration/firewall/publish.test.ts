@@ -93,6 +93,32 @@ for (const backend of BACKENDS) {
       assert.equal(await topo.probe(topo.outside, 'tcp', UPLINK.host4, 8080), UPLINK.out4);
     });
 
+    it('refuses every address next to one address and back, lets two addresses share a port, and keeps one when the other goes', async () => {
+      await build();
+      const before = await dump(backend);
+      const e1 = ep(c1, netA, [tcp(7001, 8090, '127.0.0.1')]);
+      const e3 = ep(c3, netB, [tcp(7001, 8090, UPLINK.host4)]);
+      await fw.publishPorts(e1);
+      await fw.publishPorts(e3);
+      const both = await dump(backend);
+      await assert.rejects(fw.publishPorts(ep(c2, netA, [tcp(7001, 8090)])), /0\.0\.0\.0:8090\/tcp failed: port is already allocated/);
+      await assert.rejects(fw.publishPorts(ep(c2, netA, [tcp(7001, 8091), tcp(7002, 8090, '127.0.0.1')])), /127\.0\.0\.1:8090\/tcp failed/);
+      assert.equal(await dump(backend), both);
+      await fw.publishPorts(e1);
+      assert.equal(await dump(backend), both, 're-publishing changes nothing');
+      await fw.unpublishPorts(e1);
+      assert.equal(await topo.probe(topo.outside, 'tcp', UPLINK.host4, 8090), UPLINK.out4);
+      await assert.rejects(fw.publishPorts(ep(c2, netA, [tcp(7001, 8090)])), /port is already allocated/);
+      await fw.unpublishPorts(e3);
+      // The port is free again for every address.
+      const any = ep(c2, netA, [tcp(7001, 8090)]);
+      await fw.publishPorts(any);
+      assert.equal(await topo.probe(topo.outside, 'tcp', UPLINK.host4, 8090), UPLINK.out4);
+      await assert.rejects(fw.publishPorts(e1), /127\.0\.0\.1:8090\/tcp failed/);
+      await fw.unpublishPorts(any);
+      assert.equal(await dump(backend), before);
+    });
+
     it('removes exactly one endpoint\'s rules, and the last network restores the host\'s ruleset', async () => {
       await seedHostFirewall(backend);
       const pristine = await dump(backend);

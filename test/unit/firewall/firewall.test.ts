@@ -1,9 +1,9 @@
 /** KernelFirewall over an in-memory backend: validation first, conflicts, last-network teardown, sysctls. */
 import { strict as assert } from 'node:assert';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../../src/errors';
-import type { FirewallBackend, FirewallState, PublishedPort } from '../../../src/firewall/backend';
+import type { FastPorts, FirewallBackend, FirewallState, PortView, PublishedPort } from '../../../src/firewall/backend';
 import { KernelFirewall, createFirewall, defaultBackend, type FirewallDeps } from '../../../src/firewall/firewall';
-import type { RuleSet } from '../../../src/firewall/rules';
+import { portRules, type RuleSet } from '../../../src/firewall/rules';
 import { DUAL_EP, DUAL_NET, INTERNAL_NET, NAT_NET } from './cases';
 
 /** Keeps bridges and ports like the kernel would; records every call. */
@@ -30,10 +30,30 @@ class MemoryBackend implements FirewallBackend {
     this.ports = this.ports.filter((q) => !rules.ports.some((p) => JSON.stringify(q) === JSON.stringify(strip(p))));
   }
 }
+/** MemoryBackend with the listing-free port path: a view `complete` or not, and a publish/unpublish that can be made to fail. */
+class FastMemoryBackend extends MemoryBackend {
+  complete = true;
+  refuse = false;
+  readonly fastPorts: FastPorts = {
+    viewPorts: async (bridge: string, ports: PublishedPort[]): Promise<PortView> => {
+      this.calls.push('view');
+      const near = this.complete ? this.ports.filter((p) => ports.some((r) => r.hostPort === p.hostPort)) : [];
+      return { bridge: this.bridges.has(bridge) ? 'up' : 'down', ports: near, complete: this.complete, snapshot: null };
+    },
+    publish: async (owner, ports) => {
+      if (this.refuse) throw new Error('batch refused');
+      await this.apply(owner, { base: false, networks: [], ports });
+    },
+    unpublish: async (owner, ports) => {
+      if (this.refuse) throw new Error('batch refused');
+      await this.remove(owner, { base: false, networks: [], ports });
+    },
+  };
+}
+
 const strip = ({ family, hostIp, protocol, hostPort, containerIp, containerPort }: PublishedPort): PublishedPort => ({ family, hostIp, protocol, hostPort, containerIp, containerPort });
 
-function setup(busy: string[] = []) {
-  const backend = new MemoryBackend();
+function setup(busy: string[] = [], backend = new MemoryBackend()) {
   const sysctls: string[] = [];
   const deps: FirewallDeps = {
     setSysctl: (k, v) => void sysctls.push(`${k}=${v}`),
@@ -98,6 +118,41 @@ describe('KernelFirewall', () => {
   it('refuses to publish on a bridge with no network set up', async () => {
     const { fw } = setup();
     await assert.rejects(fw.publishPorts(DUAL_EP), NotFoundError);
+  });
+
+  it('publishes from the backend\'s small view without listing; a complete view\'s clash is final', async () => {
+    const { fw, backend } = setup([], new FastMemoryBackend());
+    await fw.setupNetwork(DUAL_NET);
+    backend.calls.length = 0;
+    await fw.publishPorts(DUAL_EP);
+    assert.deepEqual(backend.calls, ['view', 'apply endpoint:ep-dual base=false']);
+    backend.calls.length = 0;
+    const other = { ...DUAL_EP, id: 'ep2', ipv4: '172.19.0.3', ipv6: undefined, ports: [{ protocol: 'tcp' as const, containerPort: 81, hostIp: '127.0.0.1', hostPort: 8080 }] };
+    await assert.rejects(fw.publishPorts(other), /127\.0\.0\.1:8080\/tcp failed: port is already allocated/);
+    assert.deepEqual(backend.calls, ['view']);
+    await assert.rejects(fw.publishPorts({ ...other, bridge: 'br-none' }), NotFoundError);
+  });
+
+  it('takes the listing path when the view cannot tell a busy port from a re-publish, or the batch is refused', async () => {
+    const backend = new FastMemoryBackend();
+    const { fw } = setup(['0.0.0.0:8080/tcp'], backend);
+    await fw.setupNetwork(DUAL_NET);
+    backend.complete = false;
+    const ep = { ...DUAL_EP, ports: [{ protocol: 'tcp' as const, containerPort: 80, hostIp: '', hostPort: 8080 }] };
+    backend.calls.length = 0;
+    await assert.rejects(fw.publishPorts(ep), ConflictError);
+    assert.deepEqual(backend.calls, ['view', 'list']);
+    // Published already (a host process took the port since): the listing shows it, and that is no conflict.
+    backend.ports.push(...portRules(ep).map(strip));
+    await fw.publishPorts(ep);
+    backend.refuse = true;
+    backend.calls.length = 0;
+    const ep3 = { ...ep, id: 'ep3', ports: [{ protocol: 'udp' as const, containerPort: 80, hostIp: '', hostPort: 7070 }] };
+    await fw.publishPorts(ep3);
+    assert.deepEqual(backend.calls, ['view', 'list', 'apply endpoint:ep3 base=false']);
+    backend.calls.length = 0;
+    await fw.unpublishPorts(ep3);
+    assert.deepEqual(backend.calls, ['list', 'remove endpoint:ep3 base=false']);
   });
 
   it('createFirewall picks the backend asked for, else what the host has', () => {

@@ -59,6 +59,36 @@ describe('nftables plans', () => {
     assert.ok(!del.some((s) => s.includes('br2')));
   });
 
+  it('unpublishing leaves an element under the same key with another value alone (another endpoint\'s)', () => {
+    const snap = parseList(json());
+    const other = { ...EP, id: 'e9', ipv4: '172.18.0.9', ipv6: undefined, ports: [EP.ports[0]] };
+    const del = planRemove({ base: false, networks: [], ports: portRules(other) }, snap, []);
+    assert.deepEqual(del, []);
+  });
+
+  it('brings claims in line with the DNAT maps: a table from before claims gets them, a stale claim goes first', () => {
+    const old = parseList(json());
+    old.elements.delete('claims4');
+    old.elements.delete('claims6');
+    const extra = { ...EP, ports: [{ protocol: 'tcp' as const, containerPort: 81, hostIp: '', hostPort: 8181 }] };
+    const plan = planApply({ base: false, networks: [], ports: portRules(extra) }, old);
+    assert.deepEqual(plan.slice(0, 2), ['add map inet tsnet claims4 { type inet_proto . inet_service : mark; }', 'add map inet tsnet claims6 { type inet_proto . inet_service : mark; }']);
+    assert.ok(plan.includes('add element inet tsnet claims4 { tcp . 8181 : 1, udp . 5353 : 2, tcp . 8080 : 1 }'));
+    const stale = parseList(json());
+    stale.elements.get('claims4')!.set('tcp . 8181', '2');
+    const fixed = planApply({ base: false, networks: [], ports: portRules(extra) }, stale);
+    assert.deepEqual(fixed.filter((x) => x.includes('claims4')), ['delete element inet tsnet claims4 { tcp . 8181 }', 'add element inet tsnet claims4 { tcp . 8181 : 1 }']);
+  });
+
+  it('a claim goes with the last binding that holds its port', () => {
+    const snap = parseList(json());
+    const del = planRemove({ base: false, networks: [], ports: portRules(EP) }, snap, []);
+    assert.ok(del.includes('delete element inet tsnet claims4 { tcp . 8080, udp . 5353 }'));
+    snap.elements.get('dnat4')!.set('127.0.0.2 . udp . 5353', '172.18.0.7 . 53');
+    const kept = planRemove({ base: false, networks: [], ports: portRules(EP) }, snap, []);
+    assert.ok(kept.includes('delete element inet tsnet claims4 { tcp . 8080 }'), '127.0.0.2 still holds udp 5353');
+  });
+
   it('full teardown deletes the table, or only empties it while TSNET-USER has rules', () => {
     const snap = parseList(json());
     assert.ok(planRemove({ base: true, networks: [], ports: [] }, snap, []).every((s) => s.startsWith('flush ')));
