@@ -27,12 +27,12 @@ function request(socket: string, line: string, timeoutMs = 3000): Promise<string
   });
 }
 
-/** Starts `tsnet daemon` for stateDir in the background. */
+/** Starts `tsnet daemon` for stateDir in the background: the resolver only, the Docker plugin is for a daemon run on purpose. */
 function startDaemon(stateDir: string): void {
   const { log } = daemonPaths(stateDir);
   const fd = fs.openSync(log, 'a');
   try {
-    spawnDetached(process.execPath, [CLI_MAIN, '--state-dir', stateDir, 'daemon'], fd, { ...process.env, TSNET_STATE_DIR: stateDir });
+    spawnDetached(process.execPath, [CLI_MAIN, '--state-dir', stateDir, 'daemon', '--no-docker-plugin'], fd, { ...process.env, TSNET_STATE_DIR: stateDir });
   } finally {
     fs.closeSync(fd);
   }
