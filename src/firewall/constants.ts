@@ -80,7 +80,8 @@ export const NFT_CLAIM_ANY = '1';
 export const NFT_CLAIM_ADDRESS = '2';
 
 /** Routing through loopback: the bridge must accept 127.0.0.0/8 sources for localhost → container DNAT. */
-export const SYSCTL_ROUTE_LOCALNET = (bridge: string) => `net.ipv4.conf.${bridge}.route_localnet`;
+// Slash-separated: a bridge name may contain dots.
+export const SYSCTL_ROUTE_LOCALNET = (bridge: string) => `net/ipv4/conf/${bridge}/route_localnet`;
 /** IPv4 forwarding, needed for any bridge network with outside connectivity or isolation. */
 export const SYSCTL_IP_FORWARD = 'net.ipv4.ip_forward';
 /** IPv6 forwarding, set when a network has an IPv6 subnet. */

@@ -17,7 +17,7 @@ import {
   FIREWALL_LOCK, SYSCTL_BRIDGE_NF_IP6T, SYSCTL_BRIDGE_NF_IPT, SYSCTL_IP6_FORWARD, SYSCTL_IP_FORWARD, SYSCTL_ROUTE_LOCALNET,
 } from './constants';
 import { IptablesBackend } from './iptables';
-import { withLock } from './lock';
+import { withFileLock } from '../kernel/lock';
 import { NftablesBackend } from './nftables';
 import { hostIpsOverlap, hostPortInUse } from './ports';
 import {
@@ -63,7 +63,7 @@ export interface FirewallDeps {
 const KERNEL_DEPS: FirewallDeps = {
   setSysctl: (key, value) => void setSysctl(key, value),
   hostPortInUse,
-  withLock: (fn) => withLock(FIREWALL_LOCK, fn),
+  withLock: (fn) => withFileLock(FIREWALL_LOCK, fn),
 };
 
 const noNetwork = (ep: FirewallEndpoint) => new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);

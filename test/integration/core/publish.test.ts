@@ -117,6 +117,19 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
     }
   });
 
+  it('publishes through a bridge whose name holds a dot (per-bridge sysctls still apply)', async () => {
+    const dotted = `dot-${run}`;
+    assert.equal(tsnet('create', '--subnet', '172.16.52.0/24', '-o', `com.docker.network.bridge.name=tb.${run}`, dotted).status, 0);
+    try {
+      assert.equal(tsnet('sandbox', 'create', `dotsb-${run}`, '--network', dotted, '-p', '9494:80').status, 0);
+      servers.push(await startEchoServer(c.getSandbox(`dotsb-${run}`).key, 80));
+      assert.equal(await tcpExchange('', '127.0.0.1', 9494, 'dotted'), 'echo:dotted');
+    } finally {
+      tsnet('sandbox', 'rm', `dotsb-${run}`);
+      tsnet('rm', dotted);
+    }
+  });
+
   it('removing the endpoint removes exactly its mappings', async () => {
     assert.equal(tsnet('sandbox', 'create', `gone-${run}`, '--network', net, '-p', '8383:80').status, 0);
     const sb = c.getSandbox(`gone-${run}`);

@@ -79,10 +79,10 @@ describe('KernelFirewall', () => {
   it('turns on forwarding after the rules, route_localnet for NAT networks, bridge-netfilter for icc=false', async () => {
     const { fw, sysctls } = setup();
     await fw.setupNetwork(NAT_NET);
-    assert.deepEqual(sysctls, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.br-web.route_localnet=1']);
+    assert.deepEqual(sysctls, ['net.ipv4.ip_forward=1', 'net/ipv4/conf/br-web/route_localnet=1']);
     sysctls.length = 0;
     await fw.setupNetwork(DUAL_NET);
-    assert.deepEqual(sysctls, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.br-dual.route_localnet=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
+    assert.deepEqual(sysctls, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net/ipv4/conf/br-dual/route_localnet=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
     sysctls.length = 0;
     await fw.setupNetwork(INTERNAL_NET);
     assert.deepEqual(sysctls, ['net.ipv4.ip_forward=1']);
