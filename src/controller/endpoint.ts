@@ -44,7 +44,13 @@ export function openSandbox(sb: Sandbox): SandboxHandle & { close(): void } {
   } catch (err) {
     throw new NotFoundError(`sandbox ${sb.name}: network namespace ${sb.key} is gone`, { cause: err });
   }
-  const netlink = NetlinkHandle.open(sb.key);
+  let netlink: NetlinkHandle;
+  try {
+    netlink = NetlinkHandle.open(sb.key);
+  } catch (err) {
+    fs.closeSync(nsFd);
+    throw err;
+  }
   return { key: sb.key, netlink, nsFd, close: () => { netlink.close(); fs.closeSync(nsFd); } };
 }
 
@@ -76,6 +82,11 @@ function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: Con
 
 /** Reserves the endpoint's addresses and records it, in one transaction. */
 function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts: ConnectOptions, requests: PortRequest[]): Endpoint {
+  // Another process may have removed either since they were read: decide on what the transaction sees.
+  if (!t.get(keys.sandbox(sb.id))) throw new NotFoundError(`sandbox ${sb.name} not found`);
+  const current = t.get<Network>(keys.network(net.id));
+  if (!current) throw new NotFoundError(`network ${net.name} not found`);
+  if (current.transition === 'deleting') throw new ConflictError(`network ${net.name} is being removed`);
   const existing = sandboxEndpoints(t, sb.id);
   checkConnect(net, sb, existing, opts);
   const driver = driverOf(core, net);
@@ -141,8 +152,9 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   const undo = new Undo();
   undo.push('record endpoint', () => forgetEndpoint(core, ep));
   const driver = driverOf(core, net);
-  const handle = driver.capabilities.sandboxMode === 'own' ? openSandbox(sb) : undefined;
+  let handle: ReturnType<typeof openSandbox> | undefined;
   try {
+    if (driver.capabilities.sandboxMode === 'own') handle = openSandbox(sb);
     if (handle) {
       const iface = await driver.createEndpoint(net, ep, handle);
       Object.assign(ep, iface);
@@ -191,7 +203,7 @@ export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: 
   const driver = driverOf(core, net);
   let handle: ReturnType<typeof openSandbox> | undefined;
   try {
-    handle = ep.ifname && sb.mode === 'own' ? openSandbox(sb) : undefined;
+    handle = ep.ifname && (sb.mode === 'own' || sb.mode === 'none') ? openSandbox(sb) : undefined;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }

@@ -99,9 +99,13 @@ function forgetNetwork(core: Core, net: Network): void {
 export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
   const net = findNetwork(core.store, ref);
   if (net.options[DEFAULT_MARK] === 'true') throw new ConflictError(`network ${net.name}: ${net.name} is a pre-defined network and cannot be removed`);
-  const eps = networkEndpoints(core.store, net.id);
-  if (eps.length) throw new ConflictError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
-  core.store.txn((t) => t.put(keys.network(net.id), { ...net, transition: 'deleting' }));
+  // The check and the mark are one transaction: a connect racing this delete either lands first
+  // (and the delete is refused) or sees the mark (and is refused).
+  core.store.txn((t) => {
+    const eps = networkEndpoints(t, net.id);
+    if (eps.length) throw new ConflictError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
+    t.put(keys.network(net.id), { ...net, transition: 'deleting' });
+  });
   const fw = firewallNetwork(net);
   if (fw) await core.firewall.teardownNetwork(fw);
   await driverOf(core, net).deleteNetwork(net);

@@ -109,8 +109,9 @@ export async function deleteSandbox(core: Core, ref: string): Promise<Sandbox> {
   const dependents = core.store.list<Sandbox>('sandbox/').filter((s) => s.value.sharedWith === sb.id);
   if (dependents.length) throw new ConflictError(`sandbox ${sb.name}: its network stack is shared by ${dependents.map((d) => d.value.name).join(', ')}`);
   const steps = sandboxEndpoints(core.store, sb.id).map((ep) => async () => removeEndpoint(core, findNetwork(core.store, ep.networkId), sb, ep));
+  // Every endpoint first: if one cannot be removed, the sandbox stays recorded so a retry can finish the job.
+  await teardownAll(`delete sandbox ${sb.name}`, steps);
   await teardownAll(`delete sandbox ${sb.name}`, [
-    ...steps,
     () => { if ((sb.mode === 'own' || sb.mode === 'none') && !sb.external) deleteNetns(sb.key); },
     () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }),
     () => forgetSandbox(core, sb),

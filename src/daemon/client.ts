@@ -24,6 +24,8 @@ function request(socket: string, line: string, timeoutMs = 3000): Promise<string
       }
     });
     c.on('error', reject);
+    // A daemon that hangs up without a reply is an error, not a silent success.
+    c.on('close', () => reject(Object.assign(new Error(`daemon at ${socket}: closed without a reply`), { code: 'ECONNRESET' })));
   });
 }
 

@@ -52,7 +52,8 @@ export class ResolverSync {
       for (const { value: ep } of store.list<Endpoint>(`endpoint/${net.id}/`)) {
         this.records.add(net.id, { endpointId: ep.id, networkId: net.id, sandboxId: ep.sandboxId, name: ep.name, aliases: ep.aliases, ipv4: ep.ipv4, ipv6: ep.ipv6 });
         const sb = sandboxes.get(ep.sandboxId);
-        if (sb && sb.mode === 'own') wanted.set(sb.id, sb.key);
+        // A none-mode sandbox that left `none` and joined a network has its own namespace too.
+        if (sb && (sb.mode === 'own' || sb.mode === 'none')) wanted.set(sb.id, sb.key);
       }
     }
     for (const sb of sandboxes.values()) if (sb.dns.servers.length) this.records.setSandboxUpstreams(sb.id, sb.dns.servers);

@@ -1,5 +1,6 @@
 /** The one place tsnet starts processes: execFile with argument arrays and timeouts, never a shell. */
 import { execFile, spawn } from 'node:child_process';
+import * as os from 'node:os';
 import { InternalError } from '../errors';
 
 /** Output of a finished command. */
@@ -28,11 +29,24 @@ export function spawnDetached(file: string, args: readonly string[], logFd: numb
   return child.pid ?? -1;
 }
 
-/** Runs a command with inherited stdio and resolves with its exit code (for `sandbox exec`). */
+/** The shell's exit code for a process killed by signal. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 0);
+}
+
+/**
+ * Runs a command with inherited stdio and resolves with its exit code (for `sandbox exec`, `run`).
+ * Ctrl-C reaches the child through the terminal; this process outlives it so cleanup can run.
+ */
 export function runInteractive(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
     const child = spawn(file, args, { stdio: 'inherit', env });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+    const forward = () => child.kill('SIGTERM');
+    process.on('SIGTERM', forward);
+    const done = () => { process.off('SIGINT', ignore); process.off('SIGTERM', forward); };
+    child.on('error', (err) => { done(); reject(err); });
+    child.on('exit', (code, signal) => { done(); resolve(code ?? (signal ? signalExitCode(signal) : 1)); });
   });
 }

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { signalExitCode } from './exec';
 import { MS_BIND, check, libc } from './libc';
 import { withNetns } from './netns';
 
@@ -31,7 +32,7 @@ function main(argv: string[]): number {
     process.stderr.write(`tsnet: exec ${cmd[0]}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : r.error.message}\n`);
     return 127;
   }
-  return r.status ?? 128 + 9;
+  return r.status ?? (r.signal ? signalExitCode(r.signal) : 1);
 }
 
 process.exit(main(process.argv.slice(2)));

@@ -8,9 +8,13 @@ import type { Store, StoreEvent, StoreTxn } from './store';
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tombstone (key TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tombstone_rev ON tombstone (rev);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('rev', 0);
 `;
+
+/** Revisions a tombstone is kept for: keys are random ids, so without pruning the table would only grow. */
+const TOMBSTONE_HORIZON = 10_000;
 
 /** Smallest string greater than every string starting with prefix. */
 function prefixEnd(prefix: string): string {
@@ -47,6 +51,7 @@ class SqliteStore implements Store {
       insert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO kv (key, value, rev) VALUES (?, ?, ?)'),
       del: db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
       tomb: db.prepare<[string, number]>('INSERT INTO tombstone (key, rev) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET rev = excluded.rev'),
+      prune: db.prepare<[number]>('DELETE FROM tombstone WHERE rev < ?'),
       untomb: db.prepare<[string]>('DELETE FROM tombstone WHERE key = ?'),
       rev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'rev'"),
       changed: db.prepare<[{ lo: string; hi: string; rev: number }], { key: string; value: string | null }>(
@@ -82,7 +87,12 @@ class SqliteStore implements Store {
       },
       delete: (key) => {
         const ok = s.del.run(key).changes === 1;
-        if (ok) s.tomb.run(key, nextRev());
+        if (ok) {
+          const rev = nextRev();
+          s.tomb.run(key, rev);
+          // Watchers poll every 25 ms; a deletion older than this many revisions has long been seen.
+          if (rev % 256 === 0) s.prune.run(rev - TOMBSTONE_HORIZON);
+        }
         return ok;
       },
     };

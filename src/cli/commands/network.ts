@@ -63,7 +63,7 @@ function addLs(parent: Command, name: string): void {
     .option('--format <format>', 'table (default) or json')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
-      const nets = await withController(cmd, (c) => c.listNetworks().filter((n) => matches(n, f.filter)));
+      const nets = await withController(cmd, (c) => c.listNetworks().filter((n) => matches(n, f.filter)), { readOnly: true });
       const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
       if (f.quiet) for (const n of nets) process.stdout.write(id(n) + '\n');
       else if (f.format === 'json') for (const n of nets) process.stdout.write(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');

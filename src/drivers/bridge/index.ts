@@ -98,8 +98,10 @@ export class BridgeDriver implements NetworkDriver {
     const gateway6 = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 6)?.gateway;
     // Internal networks have no way out, so no default route through them (as Docker).
     if (opts.defaultRoute && !net.internal) {
-      if (gateway && ep.ipv4) await s.addRoute({ gateway, oif: link.index });
-      if (gateway6 && ep.ipv6) await s.addRoute({ dst: '::/0', gateway: gateway6, oif: link.index });
+      // A concurrent join of the same sandbox may have set one first: keep it rather than fail.
+      const tolerate = (err: unknown) => { if (!(err instanceof ConflictError)) throw err; };
+      if (gateway && ep.ipv4) await s.addRoute({ gateway, oif: link.index }).catch(tolerate);
+      if (gateway6 && ep.ipv6) await s.addRoute({ dst: '::/0', gateway: gateway6, oif: link.index }).catch(tolerate);
     }
     return { ifname: ep.ifname, gateway, gateway6 };
   }

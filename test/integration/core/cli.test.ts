@@ -116,8 +116,11 @@ describe('tsnet CLI', function () {
       br=br-$(tsnet ls -q --no-trunc --filter name=keep | cut -c1-12)
       ip link del "$br"
       tsnet ls -q --filter name=keep
-      ip -o addr show "$br" | grep -o '172.18.5.1/24'`);
+      ip link show "$br" >/dev/null 2>&1 && echo "ls must not change the kernel"
+      tsnet sandbox create back --network keep >/dev/null
+      ip -o addr show "$br" | grep -o '172.18.5.1/24'
+      tsnet sandbox exec back -- ip -o -4 addr show eth0 | grep -o '172.18.5.2/24'`);
     assert.equal(r.status, 0, r.out);
-    assert.match(r.out, /^[0-9a-f]{12}\n172\.18\.5\.1\/24\n$/);
+    assert.match(r.out, /^[0-9a-f]{12}\n172\.18\.5\.1\/24\n172\.18\.5\.2\/24\n$/);
   });
 });
