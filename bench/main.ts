@@ -3,6 +3,7 @@ import { Controller } from '../src/index';
 import { measurePublish } from '../src/firewall/bench';
 import { measureResolver } from '../src/dns/bench';
 import { measureAttach } from './attach';
+import { measureCni } from './cni';
 
 async function main(): Promise<void> {
   const only = process.env.TSNET_BENCH?.split(',');
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     result.publishOneMorePort = publish;
   }
   if (want('dns')) result.resolver = await measureResolver({ durationSec: 10, clients: 4 });
+  if (want('cni')) result.cni = await measureCni();
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 

@@ -1,6 +1,7 @@
 /**
  * tsnet's CniHandlers: each command parses the config first (nothing happens for a bad one), then
- * opens the Controller on the shared store, acts, and maps whatever it threw to a spec error code.
+ * opens the Controller on the shared store (or borrows the daemon's), acts, and maps whatever it
+ * threw to a spec error code.
  */
 import { performance } from 'node:perf_hooks';
 import { Controller, describe, ERROR_CODES, kindOf, log, NetlinkHandle, TsnetError } from '../../src/index';
@@ -42,6 +43,17 @@ export function toCniError(err: unknown): CniError {
 /** Where the handlers keep state; defaults as the CLI's (TSNET_STATE_DIR, then /var/lib/tsnet). */
 export interface HandlerOptions {
   stateDir?: string;
+  /**
+   * An open Controller to act through instead of opening one per call (the daemon's: one store
+   * connection and firewall for every request it serves). The handlers never close it; stateDir is
+   * then the controller's.
+   */
+  controller?: Controller;
+  /**
+   * With `controller`: applies the store to the embedded resolver now. Called after each command of
+   * a `"dns": true` config, as a per-call controller syncs the daemon, so names resolve once ADD returns.
+   */
+  syncResolver?: () => Promise<void>;
 }
 
 /** A command in two steps: checks that need no state (so a bad request changes nothing), then the work. */
@@ -50,28 +62,40 @@ interface Steps<P, T> {
   act(ctl: Controller, host: NetlinkHandle, prepared: P, conf: NetConf): Promise<T>;
 }
 
-/** The plugin's handlers over a Controller opened per invocation (a runtime execs the plugin per command). */
+/**
+ * The plugin's handlers: over a Controller opened per invocation (a runtime execs the plugin per
+ * command), or over opts.controller when the daemon serves the call in-process.
+ */
 export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
+  const shared = opts.controller;
   async function run<P, T>(req: CniRequest, steps: Steps<P, T>): Promise<T> {
-    let ctl: Controller | undefined, host: NetlinkHandle | undefined;
+    let ctl: Controller | undefined, host: NetlinkHandle | undefined, dns = false;
+    // performance.now() counts from process start: node and module loading show up in a one-shot's first figure.
+    // In the daemon the process is long-lived, so times count from the call instead.
+    const t0 = shared ? performance.now() : 0;
+    const at = () => `${(performance.now() - t0).toFixed(1)} ms`;
     try {
-      // performance.now() counts from process start: node and module loading show up in the first figure.
-      debug(`${req.command} ${req.containerId} ${req.ifname}: loaded at ${performance.now().toFixed(1)} ms`);
+      debug(`${req.command} ${req.containerId} ${req.ifname}: ${shared ? 'received in the daemon' : 'loaded'} at ${at()}`);
       const conf = parseNetConf(req.config);
+      dns = conf.dns === true;
       const prepared = steps.prepare(conf);
       // Read-only: restoring every network on each exec would cost time and race a network being made; ensureNetwork restores its own.
       // The resolver daemon is woken only for configs that asked for the embedded DNS.
-      ctl = await Controller.open({ stateDir: opts.stateDir, readOnly: true, resolver: conf.dns === true ? 'daemon' : 'none' });
+      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, readOnly: true, resolver: dns ? 'daemon' : 'none' }));
+      // Per call even in the daemon: the Controller keeps its handle private, and a netlink socket costs microseconds.
       host = NetlinkHandle.open();
-      debug(`controller open at ${performance.now().toFixed(1)} ms`);
+      debug(`controller open at ${at()}`);
       const out = await steps.act(ctl, host, prepared, conf);
-      debug(`${req.command} done at ${performance.now().toFixed(1)} ms`);
+      debug(`${req.command} done at ${at()}`);
       return out;
     } catch (err) {
       throw toCniError(err);
     } finally {
       host?.close();
-      ctl?.close();
+      if (!shared) ctl?.close();
+      // Also after a failure: an ADD that rolled back has taken back names. The daemon's reconcile
+      // logs its own failures, and one here must not replace the command's outcome.
+      else if (dns && opts.syncResolver) await opts.syncResolver().catch(() => undefined);
     }
   }
   const none = () => undefined;

@@ -4,13 +4,17 @@
  * against the config so one name never silently means two different networks.
  */
 import * as path from 'node:path';
-import { BridgeOption, Controller, type LinkInfo, type Network, NetlinkHandle, NotFoundError } from '../../src/index';
-import { withFileLock } from './lock';
+import { BridgeOption, Controller, type LinkInfo, type Network, NetlinkHandle, NotFoundError, withFileLock } from '../../src/index';
 import { CniCode, CniError } from './codes';
 import type { NetworkPlan } from './config';
 
-/** Lock file serialising network creation and restore between plugin processes. */
+/**
+ * Lock file serialising network creation and restore between plugin processes and, in the daemon,
+ * between concurrent calls (the kernel layer's lock queues callers of one process per file).
+ */
 export const NETWORK_LOCK = 'cni-network.lock';
+/** How long an ADD waits for another's network creation: creating a bridge with its firewall rules can take seconds under load. */
+const NETWORK_LOCK_TIMEOUT_MS = 60_000;
 
 const invalid = (msg: string) => new CniError(CniCode.InvalidNetworkConfig, `invalid network config: ${msg}`);
 
@@ -77,5 +81,5 @@ export async function ensureNetwork(ctl: Controller, host: NetlinkHandle, plan: 
       if (!state.ready) throw new CniError(CniCode.Internal, `network ${net.name}: bridge ${net.driverState.bridge} is missing and could not be restored`);
     }
     return { net, bridge: state.bridge };
-  });
+  }, NETWORK_LOCK_TIMEOUT_MS);
 }

@@ -12,6 +12,8 @@ const debug = log('tsnet:daemon');
 export interface DaemonHandle {
   /** The daemon's controller, for faces it hosts (the Docker plugin). */
   readonly controller: Controller;
+  /** Applies the store to the resolver now, as the control socket's "sync" does (for faces the daemon hosts). */
+  sync(): Promise<void>;
   /** Stops serving and removes the pid file and socket. */
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function runDaemon(opts: { stateDir?: string } = {}): Promise<Daemo
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
   return {
     controller,
+    sync: () => resolver.reconcile(),
     async close() {
       control.close();
       await resolver.close();

@@ -114,15 +114,18 @@ export interface ChainRun {
   ms: number;
 }
 
-/** Runs ADD, DEL or CHECK over the list as libcni does; ADD stores the result in att.result, DEL clears it. */
-export async function runList(list: ConfList, command: 'ADD' | 'DEL' | 'CHECK', att: Attachment, binDirs: string[]): Promise<ChainRun> {
+/**
+ * Runs ADD, DEL or CHECK over the list as libcni does; ADD stores the result in att.result, DEL clears
+ * it. extra: variables added to every plugin's environment (a runtime's own environment).
+ */
+export async function runList(list: ConfList, command: 'ADD' | 'DEL' | 'CHECK', att: Attachment, binDirs: string[], extra: CniEnv['extra'] = {}): Promise<ChainRun> {
   const started = process.hrtime.bigint();
   const order = command === 'DEL' ? [...list.plugins].reverse() : list.plugins;
   const runs: PluginRun[] = [];
   let prev = command === 'ADD' ? undefined : att.result;
   const done = (r: Omit<ChainRun, 'runs' | 'ms'>): ChainRun => ({ ...r, runs, ms: Number(process.hrtime.bigint() - started) / 1e6 });
   for (const plugin of order) {
-    const env: CniEnv = { command, containerId: att.containerId, netns: att.netns, ifname: att.ifname, args: att.args };
+    const env: CniEnv = { command, containerId: att.containerId, netns: att.netns, ifname: att.ifname, args: att.args, extra };
     const run = await execFile(findPlugin(String(plugin.type), binDirs), env, pluginConfig(list, plugin, att, prev), binDirs);
     runs.push(run);
     if (run.code !== 0) return done({ ok: false, error: run.json ?? { msg: run.stdout + run.stderr }, failedPlugin: String(plugin.type) });
