@@ -1,20 +1,11 @@
 /** FirewallBackend: renders a RuleSet into one iptables-restore / nft batch and applies or removes it. */
-import type { Protocol } from '../model';
-import type { Family, Owner, PortRule, RuleSet } from './rules';
+import type { Owner, PortRule, RuleSet } from './rules';
 
 /** Runs a command with stdin (src/kernel/exec.ts run); the seam unit tests replace. */
 export type Exec = (file: string, args: readonly string[], opts?: { input?: string }) => Promise<{ stdout: string }>;
 
-/** A published port as found in the kernel (DNAT rule or map element). */
-export interface PublishedPort {
-  family: Family;
-  /** Host address, '' for every address of the family. */
-  hostIp: string;
-  protocol: Protocol;
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
+/** A published port as found in the kernel (DNAT rule or map element): a port rule without its bookkeeping. */
+export type PublishedPort = Pick<PortRule, 'family' | 'hostIp' | 'protocol' | 'hostPort' | 'containerIp' | 'containerPort'>;
 
 /** What tsnet has in the kernel right now, derived from a listing (the firewall keeps no other state). */
 export interface FirewallState {
