@@ -9,7 +9,7 @@ import { runInteractive } from '../kernel/exec';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
-import type { Store } from '../store/store';
+import { keys, type Store } from '../store/store';
 import { type Core, findNetwork, findSandbox, networkEndpoints, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
@@ -187,7 +187,7 @@ export class Controller {
   private async afterDnsChange(networkIds: string[]): Promise<void> {
     if (this.resolverMode === 'none') return;
     const serves = networkIds.some((id) => {
-      const net = this.core.store.get<Network>(`network/${id}`);
+      const net = this.core.store.get<Network>(keys.network(id));
       return !!net && servesDns(this.core, net);
     });
     if (serves) await syncDaemon(this.core.stateDir);

@@ -6,7 +6,7 @@ import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
-import { BridgeOption } from '../drivers/bridge/options';
+import { BridgeOption, isDefaultBridge } from '../drivers/bridge/options';
 import type { Endpoint, Network, PortBinding, PortRequest, Sandbox } from '../model';
 import { randomHex, validateIfname } from '../names';
 import { keys, type StoreTxn } from '../store/store';
@@ -77,7 +77,7 @@ function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: Con
   if (opts.ip && splitCidr(opts.ip).family !== 4) throw new InvalidArgumentError(`--ip ${opts.ip}: not an IPv4 address`);
   if (opts.ip6 && splitCidr(opts.ip6).family !== 6) throw new InvalidArgumentError(`--ip6 ${opts.ip6}: not an IPv6 address`);
   if ((opts.ip || opts.ip6) && !net.ipam.length) throw new InvalidArgumentError(`network ${net.name}: does not take static addresses`);
-  if ((opts.ip || opts.ip6) && net.options['com.docker.network.bridge.default_bridge'] === 'true') throw new InvalidArgumentError(`user specified IP address is supported on user defined networks only`);
+  if ((opts.ip || opts.ip6) && isDefaultBridge(net)) throw new InvalidArgumentError(`user specified IP address is supported on user defined networks only`);
 }
 
 /** Reserves the endpoint's addresses and records it, in one transaction. */
@@ -159,8 +159,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       const iface = await driver.createEndpoint(net, ep, handle);
       Object.assign(ep, iface);
       undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
-      const isDefaultBridge = net.options['com.docker.network.bridge.default_bridge'] === 'true';
-      await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep), gatewayOverride: isDefaultBridge ? core.config['default-gateway'] : undefined });
+      await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep), gatewayOverride: isDefaultBridge(net) ? core.config['default-gateway'] : undefined });
       core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
     }
     if (ep.ports.length) await publish(core, net, ep, undo);
@@ -221,13 +220,13 @@ export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: 
 
 /** After a leave, routes the sandbox through another network's gateway if its default route went away. */
 async function repairDefaultRoute(core: Core, sb: Sandbox, handle: SandboxHandle): Promise<void> {
-  if ((await handle.netlink.listRoutes(4)).some((r) => !r.dst)) return;
-  for (const other of sandboxEndpoints(core.store, sb.id)) {
+  const candidates = sandboxEndpoints(core.store, sb.id).flatMap((other) => {
     const net = findNetwork(core.store, other.networkId);
     const gateway = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 4)?.gateway;
-    if (net.internal || !gateway || !other.ifname) continue;
-    const link = await handle.netlink.getLink(other.ifname);
-    if (link) await handle.netlink.addRoute({ gateway, oif: link.index });
-    return;
-  }
+    return net.internal || !gateway || !other.ifname ? [] : [{ ifname: other.ifname, gateway }];
+  });
+  // No interface left to route through (the last network, or a sandbox being removed): skip the route dump.
+  if (!candidates.length || (await handle.netlink.listRoutes(4)).some((r) => !r.dst)) return;
+  const link = await handle.netlink.getLink(candidates[0].ifname);
+  if (link) await handle.netlink.addRoute({ gateway: candidates[0].gateway, oif: link.index });
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DaemonConfig } from '../config';
+import { isDefaultBridge } from '../drivers/bridge/options';
 import { type DnsOverrides, renderHostname, renderHosts, renderResolvConf, writeSandboxFile } from '../dns';
 import type { Network, Sandbox } from '../model';
 import { keys } from '../store/store';
@@ -12,7 +13,7 @@ const HOST_RESOLV_CONF = process.env.TSNET_HOST_RESOLV_CONF ?? '/etc/resolv.conf
 /** Whether the embedded resolver serves this network: user-defined, DNS-capable drivers only (not the default bridge). */
 export function servesDns(core: Pick<Core, 'drivers'>, net: Network): boolean {
   const driver = core.drivers.get(net.driver);
-  return !!driver?.capabilities.dns && net.options['com.docker.network.bridge.default_bridge'] !== 'true';
+  return !!driver?.capabilities.dns && !isDefaultBridge(net);
 }
 
 /** The sandbox's --dns, --dns-search and --dns-opt, each falling back to the daemon config's default. */

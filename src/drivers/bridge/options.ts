@@ -49,6 +49,11 @@ function parseBool(key: string, v: string | undefined, dflt: boolean): boolean {
   throw new InvalidArgumentError(`invalid option ${key}="${v}": expected true or false`);
 }
 
+/** Whether a network is the predefined default `bridge` (no DNS, no static addresses, Docker's rules). */
+export function isDefaultBridge(net: { options: Record<string, string> }): boolean {
+  return net.options[BridgeOption.defaultBridge] === 'true';
+}
+
 /** Parses normalized options of a network with the given id; throws InvalidArgument naming the bad option. */
 export function parseBridgeOptions(id: string, options: Record<string, string>): BridgeConfig {
   const isDefault = options[BridgeOption.defaultBridge] === 'true';
