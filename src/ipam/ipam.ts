@@ -1,7 +1,9 @@
 /**
  * The IPAM contract (libnetwork ipamapi, host-local's allocator): pools per network, addresses per
- * endpoint. Every call runs inside the caller's store transaction, so a network's pool and its
- * record commit or roll back together, and concurrent processes never hand out one address twice.
+ * endpoint. Every call runs inside the caller's store transaction (the asynchronous Store contract,
+ * on SQLite or etcd), so a network's pool and its record commit or roll back together, and
+ * concurrent processes or hosts never hand out one address twice: reservations are create-if-absent
+ * keys, and a transaction that raced another is retried by the store.
  */
 import type { IpamPool } from '../model';
 import type { StoreTxn } from '../store/store';
@@ -54,19 +56,19 @@ export interface Ipam {
    * pool in the store and with hostRoutes (routes on the host; default routes are ignored), then
    * reserves the gateway and aux addresses. Throws InvalidArgument, Conflict or Exhausted.
    */
-  requestPool(t: StoreTxn, req: PoolRequest, hostRoutes: string[]): IpamPool;
+  requestPool(t: StoreTxn, req: PoolRequest, hostRoutes: string[]): Promise<IpamPool>;
   /** Frees the pool and every address in it; an unknown pool id is a no-op. */
-  releasePool(t: StoreTxn, poolId: string): void;
+  releasePool(t: StoreTxn, poolId: string): Promise<void>;
   /**
    * Reserves an address: the preferred one, or the next free one after the last reserved (wrapping).
    * Returns it as CIDR with the subnet's prefix, e.g. "172.25.0.2/16". Throws NotFound for an
    * unknown pool, InvalidArgument, Conflict (preferred taken) or Exhausted.
    */
-  requestAddress(t: StoreTxn, poolId: string, req: AddressRequest): string;
+  requestAddress(t: StoreTxn, poolId: string, req: AddressRequest): Promise<string>;
   /** Frees one endpoint address ("ip" or "ip/len"); idempotent. Gateway and aux stay reserved until releasePool. */
-  releaseAddress(t: StoreTxn, poolId: string, ip: string): void;
+  releaseAddress(t: StoreTxn, poolId: string, ip: string): Promise<void>;
   /** Frees every address of owner in every pool, or only those of ifname (CNI's ReleaseByID); returns how many. */
-  releaseOwner(t: StoreTxn, owner: string, ifname?: string): number;
+  releaseOwner(t: StoreTxn, owner: string, ifname?: string): Promise<number>;
   /** Every pool with the network that owns it, ordered by pool id. */
-  pools(t: StoreTxn): PoolRecord[];
+  pools(t: StoreTxn): Promise<PoolRecord[]>;
 }
