@@ -15,6 +15,12 @@ export interface DaemonConfig {
   'dns-opts'?: string[];
   'firewall-backend'?: 'iptables' | 'nftables';
   ip?: string;
+  /** Docker's cluster store URL: etcd://10.0.0.1:2379,10.0.0.2:2379[/prefix]; global-scope networks live there. */
+  'cluster-store'?: string;
+  /** This host's address (or interface[:port]) as the cluster sees it. */
+  'cluster-advertise'?: string;
+  /** kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat. */
+  'cluster-store-opts'?: Record<string, string>;
 }
 
 /** State directory: --state-dir, then TSNET_STATE_DIR, then /var/lib/tsnet. */

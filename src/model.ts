@@ -38,6 +38,41 @@ export interface NetworkSpec {
   labels?: Record<string, string>;
 }
 
+/**
+ * What the controller needs to know about one network, decided by its driver from the network's
+ * options (validateNetwork) and recorded with it. The controller reads these typed facts and never
+ * interprets a driver's option keys.
+ */
+export interface NetworkInfo {
+  /** Host device carrying the network's gateway (the bridge): its own routes are no overlap, the firewall programs it. */
+  device?: string;
+  /** Firewall policy on `device`; absent: the network gets no rules. */
+  firewall?: { masquerade: boolean; icc: boolean };
+  /** Whether ports can be published (-p) on this network; false: refused with a clear error. */
+  publishes: boolean;
+  /** Default host address of published ports (host_binding_ipv4), else the daemon's `ip`. */
+  hostBindingIpv4?: string;
+  /** Whether the embedded resolver answers names on this network (user-defined networks of DNS-capable drivers). */
+  dns: boolean;
+  /** Whether endpoints may ask for static addresses (--ip); false on Docker's default bridge. */
+  staticAddresses: boolean;
+  /** Whether an engine (the Docker plugin) may create endpoints on it. */
+  engineEndpoints: boolean;
+  /** Interface MTU, when the network sets one. */
+  mtu?: number;
+  /**
+   * Host resources the network uses, for conflicts between networks: two networks conflict when they
+   * claim one key with different values, or either claims it 'exclusive'. E.g. a bridge claims
+   * `{"dev:br0": "exclusive"}`, a macvlan network `{"parent:eth0": "macvlan"}`.
+   */
+  claims: Record<string, string>;
+  /** Whether the network is Docker's predefined one of its driver (e.g. the default `bridge`). */
+  predefined?: boolean;
+}
+
+/** A driver's private record of one network, opaque to the controller (JSON). */
+export type DriverData = Record<string, string | number | boolean>;
+
 /** A network as recorded in the store. */
 export interface Network {
   id: string;
@@ -50,8 +85,12 @@ export interface Network {
   options: Record<string, string>;
   labels: Record<string, string>;
   ipam: IpamPool[];
-  /** Facts a driver derived at creation (e.g. bridge device name), kept for restore and inspect. */
-  driverState: Record<string, string>;
+  /** What the driver decided about the network (firewall device, publishing, DNS, claims), typed. */
+  info: NetworkInfo;
+  /** The driver's private record of what it made (e.g. whether it created its bridge); opaque to the controller. */
+  driverData: DriverData;
+  /** Untyped facts written by releases before 0.2 (`{bridge}`); read once by the driver's upgrade, never written. */
+  driverState?: Record<string, string>;
   /** Set while another process is building or tearing the network down: restore leaves it alone. */
   transition?: 'creating' | 'deleting';
 }
@@ -93,6 +132,10 @@ export interface Endpoint {
   aliases: string[];
   ports: PortBinding[];
   created: string;
+  /** This endpoint gives the sandbox its IPv4 default route (decided per family at connect, handed on at leave). */
+  defaultRoute?: boolean;
+  /** This endpoint gives the sandbox its IPv6 default route. */
+  defaultRoute6?: boolean;
 }
 
 /** How a sandbox gets its network stack. */
@@ -117,6 +160,8 @@ export interface Sandbox {
   sharedWith?: string;
   /** The namespace belongs to someone else (a CNI runtime, an engine): tsnet never creates or deletes it. */
   external?: boolean;
+  /** The --network the sandbox was created with, as the user named it (inspect's NetworkMode). */
+  networkMode?: string;
   dns: DnsSettings;
   /** --add-host entries as "name:ip". */
   extraHosts: string[];

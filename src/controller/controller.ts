@@ -4,21 +4,23 @@ import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config'
 import { createDrivers } from '../drivers/registry';
 import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, NotFoundError } from '../errors';
+import { withFileLock } from '../kernel/lock';
 import { runInteractive } from '../kernel/exec';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
-import { keys, type Store } from '../store/store';
-import { type Core, findNetwork, findSandbox, networkEndpoints, sandboxDir, sandboxEndpoints } from './core';
+import type { Store } from '../store/store';
+import { openConfiguredClusterStore } from './cluster';
+import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
-import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreNetworks } from './network';
+import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreNetwork, restoreNetworks } from './network';
+import { FaceRecords } from './records';
+import { dnsSource, type DnsSource } from './dns-source';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
 import { servesDns } from './sandbox-files';
-import { syncDaemon } from '../daemon/client';
-import { ResolverSync } from '../daemon/resolver';
 
 /** How to open a controller; every field has a default. */
 export interface ControllerOptions {
@@ -29,32 +31,58 @@ export interface ControllerOptions {
   /** Skip re-creating lost kernel objects (read-only commands); the predefined networks are still ensured. */
   readOnly?: boolean;
   /**
-   * Who serves DNS for sandboxes this controller changes: 'daemon' (default) starts `tsnet daemon` when
-   * none runs and syncs it after every change; 'none' when the caller runs startResolver() itself.
+   * Told after every change to names on a DNS-serving network, and waited for (the CLI and CNI
+   * inject the daemon's resolver sync, see `daemonNotifier`). Default: nobody — an engine that
+   * embeds the library runs `startResolver()` itself.
    */
-  resolver?: 'daemon' | 'none';
+  notifier?: ChangeNotifier;
   /** Firewall backend; default: the daemon config's firewall-backend, then $TSNET_FIREWALL_BACKEND, then what fits the host. */
   firewallBackend?: BackendName;
 }
 
-/** Networks, endpoints and sandboxes of this host. Safe to use from many processes at once. */
-export class Controller {
-  private constructor(private readonly core: Core, private readonly resolverMode: 'daemon' | 'none') {}
+/** What a face learns about one attachment, read back from the kernel (the CNI result, CHECK). */
+export interface AttachmentState {
+  /** Host-side devices of the endpoint: the network's device, then the endpoint's own host interface. */
+  hostInterfaces: { name: string; mac?: string; mtu: number; master?: string; up: boolean }[];
+  /** The sandbox's interface, or undefined when it is missing. */
+  sandboxInterface?: { name: string; mac?: string; mtu: number; up: boolean; addresses: string[] };
+  /** Routes of the sandbox's main table through that interface (dst undefined: default route). */
+  routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
+}
 
-  /** Opens the store, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
+/** Lock file serialising network creation and restore between processes (the CNI plugin's ADDs run in parallel). */
+const NETWORK_LOCK = 'cni-network.lock';
+/** Creating a bridge with its firewall rules can take seconds under load. */
+const NETWORK_LOCK_TIMEOUT_MS = 60_000;
+
+const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
+
+/** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
+export class Controller {
+  private constructor(private readonly core: Core) {}
+
+  /** Opens the stores, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
   static async open(opts: ControllerOptions = {}): Promise<Controller> {
     const stateDir = opts.stateDir ?? defaultStateDir();
     const config = opts.config ?? loadDaemonConfig();
-    const store: Store = openSqliteStore(stateDir);
+    const local: Store = openSqliteStore(stateDir);
     const host = NetlinkHandle.open();
+    let global: Store | undefined;
+    try {
+      global = await openConfiguredClusterStore(config);
+    } catch (err) {
+      host.close();
+      await local.close();
+      throw err;
+    }
     const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
-    const core: Core = { store, ipam: createIpam(), drivers: createDrivers({ host }), host, config, stateDir, firewall };
-    const ctl = new Controller(core, opts.resolver ?? 'daemon');
+    const core: Core = { local, global, ipam: createIpam(), drivers: createDrivers({ host, config }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER };
+    const ctl = new Controller(core);
     try {
       await ensurePredefined(core);
       if (!opts.readOnly) await restoreNetworks(core);
     } catch (err) {
-      ctl.close();
+      await ctl.close();
       throw err;
     }
     return ctl;
@@ -63,11 +91,6 @@ export class Controller {
   /** The state directory in use. */
   get stateDir(): string {
     return this.core.stateDir;
-  }
-
-  /** The store, for faces that watch it (the resolver). */
-  get store(): Store {
-    return this.core.store;
   }
 
   /** Creates a network (`tsnet create`). */
@@ -86,72 +109,111 @@ export class Controller {
   }
 
   /** One network by name, id or id prefix. */
-  getNetwork(ref: string): Network {
-    return findNetwork(this.core.store, ref);
+  getNetwork(ref: string): Promise<Network> {
+    return findNetwork(this.core, ref);
   }
 
   /** Every network, by name. */
-  listNetworks(): Network[] {
-    return this.core.store.list<Network>('network/').map((n) => n.value).sort((a, b) => a.name.localeCompare(b.name));
+  async listNetworks(): Promise<Network[]> {
+    return (await listNetworks(this.core)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Endpoints attached to a network. */
-  networkEndpoints(ref: string): Endpoint[] {
-    return networkEndpoints(this.core.store, findNetwork(this.core.store, ref).id);
+  async networkEndpoints(ref: string): Promise<Endpoint[]> {
+    const net = await findNetwork(this.core, ref);
+    return networkEndpoints(networkStore(this.core, net), net.id);
   }
 
   /** `docker network inspect` JSON. */
-  inspectNetwork(ref: string): Record<string, unknown> {
-    return networkView(this.core, findNetwork(this.core.store, ref));
+  async inspectNetwork(ref: string): Promise<Record<string, unknown>> {
+    return networkView(this.core, await findNetwork(this.core, ref));
+  }
+
+  /**
+   * Re-creates the network's kernel objects and rules if the kernel lost them (after a reboot);
+   * returns whether they are there now. Cheap when they are: one link lookup; the repair itself is
+   * serialised between processes, so two never rebuild one network at once.
+   */
+  async restoreNetwork(ref: string): Promise<boolean> {
+    const net = await findNetwork(this.core, ref);
+    const driver = driverOf(this.core, net);
+    if (!driver.isLive || (await driver.isLive(net))) return true;
+    return withFileLock(path.join(this.core.stateDir, NETWORK_LOCK), async () => {
+      const current = await findNetwork(this.core, net.id);
+      if (!(await driver.isLive!(current))) await restoreNetwork(this.core, current);
+      return driver.isLive!(current);
+    }, NETWORK_LOCK_TIMEOUT_MS);
+  }
+
+  /**
+   * The network called spec.name, created from spec when there is none (CNI's network on first use).
+   * Creation is serialised between processes, so a caller never sees a record whose devices are
+   * still being made; `created` tells whether this call made it.
+   */
+  async ensureNetwork(spec: NetworkSpec): Promise<{ network: Network; created: boolean }> {
+    const existing = await findNetwork(this.core, spec.name).catch((err) => { if (err instanceof NotFoundError) return undefined; throw err; });
+    if (existing && !existing.transition) return { network: existing, created: false };
+    return withFileLock(path.join(this.core.stateDir, NETWORK_LOCK), async () => {
+      const again = await findNetwork(this.core, spec.name).catch((err) => { if (err instanceof NotFoundError) return undefined; throw err; });
+      if (again) return { network: again, created: false };
+      return { network: await createNetwork(this.core, spec), created: true };
+    }, NETWORK_LOCK_TIMEOUT_MS);
+  }
+
+  /** Whether the network's kernel objects are there and up, without changing anything. */
+  async networkIsLive(ref: string): Promise<boolean> {
+    const net = await findNetwork(this.core, ref);
+    const driver = driverOf(this.core, net);
+    return !driver.isLive || driver.isLive(net);
   }
 
   /** Creates a sandbox and joins its first network (`tsnet sandbox create`, `tsnet run`). */
   async createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const sb = await createSandbox(this.core, opts);
-    await this.afterDnsChange(sandboxEndpoints(this.core.store, sb.id).map((e) => e.networkId));
+    await this.afterDnsChange((await sandboxEndpoints(this.core, sb.id)).map((e) => e.networkId));
     return sb;
   }
 
   /** Deletes a sandbox and everything it joined (`tsnet sandbox rm`). */
   async deleteSandbox(ref: string): Promise<Sandbox> {
-    const nets = sandboxEndpoints(this.core.store, findSandbox(this.core.store, ref).id).map((e) => e.networkId);
+    const nets = (await sandboxEndpoints(this.core, (await findSandbox(this.core.local, ref)).id)).map((e) => e.networkId);
     const sb = await deleteSandbox(this.core, ref);
     await this.afterDnsChange(nets);
     return sb;
   }
 
   /** One sandbox by name, id or id prefix. */
-  getSandbox(ref: string): Sandbox {
-    return findSandbox(this.core.store, ref);
+  getSandbox(ref: string): Promise<Sandbox> {
+    return findSandbox(this.core.local, ref);
   }
 
   /** Every sandbox, by name. */
-  listSandboxes(): Sandbox[] {
-    return this.core.store.list<Sandbox>('sandbox/').map((s) => s.value).sort((a, b) => a.name.localeCompare(b.name));
+  async listSandboxes(): Promise<Sandbox[]> {
+    return (await this.core.local.list<Sandbox>('sandbox/')).map((s) => s.value).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** A sandbox's endpoints in interface order. */
-  sandboxEndpoints(ref: string): Endpoint[] {
-    return sandboxEndpoints(this.core.store, findSandbox(this.core.store, ref).id);
+  async sandboxEndpoints(ref: string): Promise<Endpoint[]> {
+    return sandboxEndpoints(this.core, (await findSandbox(this.core.local, ref)).id);
   }
 
   /** Sandbox JSON shaped like `docker inspect`'s NetworkSettings. */
-  inspectSandbox(ref: string): Record<string, unknown> {
-    return sandboxView(this.core, findSandbox(this.core.store, ref));
+  async inspectSandbox(ref: string): Promise<Record<string, unknown>> {
+    return sandboxView(this.core, await findSandbox(this.core.local, ref));
   }
 
   /** Runs argv inside the sandbox (its stack, resolv.conf, hosts and hostname) with inherited stdio; resolves with the exit code. */
-  exec(ref: string, argv: string[]): Promise<number> {
+  async exec(ref: string, argv: string[]): Promise<number> {
     if (!argv.length) throw new InvalidArgumentError('exec: a command is required');
-    const t = this.execTarget(ref);
+    const t = await this.execTarget(ref);
     // A private mount and UTS namespace per command, so the bind mounts and hostname stay its own.
     return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
   }
 
   /** Where a command must run to be "inside" the sandbox: its namespace key and resolver files. */
-  execTarget(ref: string): { key: string; filesDir: string; hostname: string } {
-    const sb = findSandbox(this.core.store, ref);
-    const owner = stackOwner(this.core, sb);
+  async execTarget(ref: string): Promise<{ key: string; filesDir: string; hostname: string }> {
+    const sb = await findSandbox(this.core.local, ref);
+    const owner = await stackOwner(this.core, sb);
     return { key: owner.key, filesDir: sandboxDir(this.core, owner.id), hostname: sb.hostname };
   }
 
@@ -169,34 +231,37 @@ export class Controller {
     return ep;
   }
 
-  /** Runs the embedded resolver in this process, following the store; for the daemon and embedding engines. */
-  async startResolver(): Promise<{ reconcile(): Promise<void>; close(): Promise<void> }> {
-    const sync = new ResolverSync(this.core);
-    await sync.reconcile();
-    const stops = ['network/', 'endpoint/', 'sandbox/'].map((prefix) => this.core.store.watch(prefix, () => void sync.reconcile()));
-    return {
-      reconcile: () => sync.reconcile(),
-      close: async () => {
-        stops.forEach((stop) => stop());
-        await sync.stop();
-      },
-    };
+  /** What the kernel holds for a sandbox's endpoint on a network (host devices, the sandbox interface, its routes). */
+  async attachmentState(netRef: string, sbRef: string): Promise<AttachmentState> {
+    const { attachmentState } = await import('./attachment-state');
+    return attachmentState(this.core, await findNetwork(this.core, netRef), await findSandbox(this.core.local, sbRef));
   }
 
-  /** Brings the daemon's resolver up to date when a change touched a network it serves, so names resolve at once. */
+  /** Records a face keeps beside the model (the CNI plugin's container → sandbox map), under its own namespace of keys. */
+  records<T>(namespace: string): FaceRecords<T> {
+    return new FaceRecords<T>(this.core.local, namespace);
+  }
+
+  /** What the embedded resolver needs to read and follow, for the DNS service (dns/sync) of the daemon or an engine. */
+  dnsSource(): DnsSource {
+    return dnsSource(this.core);
+  }
+
+  /** Tells the notifier (the daemon's resolver) about networks whose names changed, when it serves any of them. */
   private async afterDnsChange(networkIds: string[]): Promise<void> {
-    if (this.resolverMode === 'none') return;
-    const serves = networkIds.some((id) => {
-      const net = this.core.store.get<Network>(keys.network(id));
-      return !!net && servesDns(this.core, net);
-    });
-    if (serves) await syncDaemon(this.core.stateDir);
+    const served: string[] = [];
+    for (const id of networkIds) {
+      const net = await networkById(this.core, id);
+      if (net && servesDns(this.core, net)) served.push(id);
+    }
+    if (served.length) await this.core.notifier.networksChanged(served);
   }
 
-  /** Releases the store and netlink socket. */
-  close(): void {
+  /** Releases the stores and netlink socket. */
+  async close(): Promise<void> {
     this.core.host.close();
-    this.core.store.close();
+    await this.core.local.close();
+    await this.core.global?.close();
   }
 
   /** Operations for an engine that runs its own IPAM calls and moves interfaces itself (Docker's plugin protocol); engine names what they make. */

@@ -1,64 +1,128 @@
-/** What every controller operation works with: store, IPAM, drivers, host netlink, config. Plus lookups. */
+/** What every controller operation works with: stores, IPAM, drivers, host netlink, config. Plus lookups. */
 import * as path from 'node:path';
 import type { DaemonConfig } from '../config';
 import type { NetworkDriver } from '../drivers/driver';
-import { parseBridgeOptions } from '../drivers/bridge/options';
 import type { Firewall, FirewallEndpoint, FirewallNetwork } from '../firewall/firewall';
 import { splitCidr } from '../kernel/addr';
 import { getDriver } from '../drivers/registry';
-import { NotFoundError } from '../errors';
+import { NotFoundError, UnsupportedError } from '../errors';
 import type { Ipam } from '../ipam/ipam';
 import type { NetlinkHandle } from '../kernel/netlink';
-import type { Endpoint, Network, Sandbox } from '../model';
-import { keys, type Store, type StoreTxn } from '../store/store';
+import type { Endpoint, Network, Sandbox, Scope } from '../model';
+import { keys, type Store, type StoreReader } from '../store/store';
+
+/** Told after a change that a resident service (the resolver, later the overlay agent) must apply. */
+export interface ChangeNotifier {
+  /** Networks whose names or membership changed; resolves once the change is served, rejects when it could not be. */
+  networksChanged(networkIds: string[]): Promise<void>;
+}
 
 /** The controller's collaborators, built once per Controller. */
 export interface Core {
-  store: Store;
+  /** This host's store (SQLite): sandboxes, local networks and their endpoints. */
+  local: Store;
+  /** The cluster's store (etcd) for global-scope networks, when a cluster store is configured. */
+  global?: Store;
   ipam: Ipam;
   drivers: Map<string, NetworkDriver>;
   host: NetlinkHandle;
   config: DaemonConfig;
   stateDir: string;
   firewall: Firewall;
+  notifier: ChangeNotifier;
 }
 
-type Reader = Pick<StoreTxn, 'get' | 'list'>;
+/** The store a network of this scope lives in. */
+export function storeFor(core: Core, scope: Scope): Store {
+  if (scope === 'local') return core.local;
+  if (!core.global) throw new UnsupportedError('global-scope networks need a cluster store: set cluster-store in daemon.json or pass --cluster-store to tsnet daemon');
+  return core.global;
+}
+
+/** The store holding this network's record, endpoints and addresses. */
+export function networkStore(core: Core, net: Network): Store {
+  return storeFor(core, net.scope);
+}
+
+/** Every store, local first. */
+export function stores(core: Core): Store[] {
+  return core.global ? [core.local, core.global] : [core.local];
+}
 
 /** Finds a record of one kind by exact name, full id or unique id prefix (as Docker does). */
-function findByRef<T>(r: Reader, kind: 'network' | 'sandbox', ref: string): T {
-  const byName = r.get<string>(`${kind}-name/${ref}`);
-  const direct = r.get<T>(`${kind}/${byName ?? ref}`);
+async function findByRef<T>(r: StoreReader, kind: 'network' | 'sandbox', ref: string): Promise<T | undefined> {
+  const byName = await r.get<string>(`${kind}-name/${ref}`);
+  const direct = await r.get<T>(`${kind}/${byName ?? ref}`);
   if (direct) return direct;
   if (/^[0-9a-f]{3,63}$/.test(ref)) {
-    const hits = r.list<T>(`${kind}/${ref}`);
+    const hits = await r.list<T>(`${kind}/${ref}`);
     if (hits.length === 1) return hits[0].value;
   }
-  throw new NotFoundError(`${kind} ${ref} not found`);
+  return undefined;
 }
 
-/** Finds a network by exact name, full id or unique id prefix. */
-export function findNetwork(r: Reader, ref: string): Network {
-  return findByRef<Network>(r, 'network', ref);
+/** A network record with its typed facts (records of older releases get them from their driver's upgrade). */
+export function withInfo(core: Pick<Core, 'drivers'>, net: Network): Network {
+  if (net.info) return net;
+  const driver = core.drivers.get(net.driver);
+  const upgraded = driver?.upgrade?.(net) ?? { info: driver ? driver.validateNetwork(net) : { publishes: false, dns: false, staticAddresses: false, engineEndpoints: false, claims: {} }, driverData: {} };
+  return { ...net, ...upgraded };
 }
 
-/** Finds a sandbox by exact name, full id or unique id prefix. */
-export function findSandbox(r: Reader, ref: string): Sandbox {
-  return findByRef<Sandbox>(r, 'sandbox', ref);
+/** Finds a network in one store (inside a transaction, or the store itself), or undefined. */
+export async function lookupNetwork(core: Core, r: StoreReader, ref: string): Promise<Network | undefined> {
+  const net = await findByRef<Network>(r, 'network', ref);
+  return net && withInfo(core, net);
 }
 
-/** Endpoints of one network: a single prefix scan. */
-export function networkEndpoints(r: Reader, networkId: string): Endpoint[] {
-  return r.list<Endpoint>(`endpoint/${networkId}/`).map((e) => e.value);
+/** Finds a network by exact name, full id or unique id prefix, in this host's store then the cluster's. */
+export async function findNetwork(core: Core, ref: string): Promise<Network> {
+  for (const store of stores(core)) {
+    const net = await lookupNetwork(core, store, ref);
+    if (net) return net;
+  }
+  throw new NotFoundError(`network ${ref} not found`);
 }
 
-/** Endpoints of one sandbox, through the sandbox index, in interface order. */
-export function sandboxEndpoints(r: Reader, sandboxId: string): Endpoint[] {
-  return r
-    .list<string>(`sandbox-ep/${sandboxId}/`)
-    .map((e) => r.get<Endpoint>(keys.endpoint(e.value, e.key.slice(e.key.lastIndexOf('/') + 1))))
-    .filter((e): e is Endpoint => !!e)
-    .sort((a, b) => a.created.localeCompare(b.created));
+/** The network of an endpoint, by id, from whichever store holds it. */
+export async function networkById(core: Core, id: string): Promise<Network | undefined> {
+  for (const store of stores(core)) {
+    const net = await store.get<Network>(keys.network(id));
+    if (net) return withInfo(core, net);
+  }
+  return undefined;
+}
+
+/** Every network of every store. */
+export async function listNetworks(core: Core): Promise<Network[]> {
+  const all = await Promise.all(stores(core).map((s) => s.list<Network>('network/')));
+  return all.flat().map((n) => withInfo(core, n.value));
+}
+
+/** Finds a sandbox (always in this host's store) by exact name, full id or unique id prefix. */
+export async function findSandbox(r: StoreReader, ref: string): Promise<Sandbox> {
+  const sb = await findByRef<Sandbox>(r, 'sandbox', ref);
+  if (!sb) throw new NotFoundError(`sandbox ${ref} not found`);
+  return sb;
+}
+
+/** Endpoints of one network: a single prefix scan of its store. */
+export async function networkEndpoints(r: StoreReader, networkId: string): Promise<Endpoint[]> {
+  return (await r.list<Endpoint>(`endpoint/${networkId}/`)).map((e) => e.value);
+}
+
+/**
+ * Endpoints of one sandbox, through the sandbox index in this host's store, in interface order.
+ * `r` reads the local store (a transaction of it, or the store); endpoints of global networks are
+ * read from the cluster store.
+ */
+export async function sandboxEndpoints(core: Core, sandboxId: string, r: StoreReader = core.local): Promise<Endpoint[]> {
+  const index = await r.list<string>(`sandbox-ep/${sandboxId}/`);
+  const eps = await Promise.all(index.map(async (e) => {
+    const key = keys.endpoint(e.value, e.key.slice(e.key.lastIndexOf('/') + 1));
+    return (await r.get<Endpoint>(key)) ?? (core.global ? await core.global.get<Endpoint>(key) : undefined);
+  }));
+  return eps.filter((e): e is Endpoint => !!e).sort((a, b) => a.created.localeCompare(b.created));
 }
 
 /** The driver of a network. */
@@ -76,15 +140,15 @@ export function now(): string {
   return new Date().toISOString().replace('Z', '000000Z');
 }
 
-/** The firewall's view of a network, for networks with a bridge (others need no rules). */
+/** The firewall's view of a network, for networks whose driver asks for rules. */
 export function firewallNetwork(net: Network): FirewallNetwork | undefined {
-  if (!net.driverState.bridge) return undefined;
-  const cfg = parseBridgeOptions(net.id, net.options);
-  return { id: net.id, name: net.name, bridge: net.driverState.bridge, subnets: net.ipam.map((p) => p.subnet), internal: net.internal, masquerade: cfg.masquerade, icc: cfg.icc };
+  const fw = net.info.firewall;
+  if (!fw || !net.info.device) return undefined;
+  return { id: net.id, name: net.name, bridge: net.info.device, subnets: net.ipam.map((p) => p.subnet), internal: net.internal, masquerade: fw.masquerade, icc: fw.icc };
 }
 
-/** The firewall's view of an endpoint on a bridge network. */
+/** The firewall's view of an endpoint on a network with rules. */
 export function firewallEndpoint(net: Network, ep: Endpoint): FirewallEndpoint {
   const ip = (cidr?: string) => (cidr ? splitCidr(cidr).ip : undefined);
-  return { id: ep.id, networkId: net.id, bridge: net.driverState.bridge, ipv4: ip(ep.ipv4), ipv6: ip(ep.ipv6), ports: ep.ports };
+  return { id: ep.id, networkId: net.id, bridge: net.info.device!, ipv4: ip(ep.ipv4), ipv6: ip(ep.ipv6), ports: ep.ports };
 }

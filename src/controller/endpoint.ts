@@ -1,17 +1,17 @@
 /** Endpoint flow: connect a sandbox to a network (allocate, create, join) and disconnect it (leave, delete, free). */
 import * as fs from 'node:fs';
 import type { SandboxHandle } from '../drivers/driver';
+import { gatewayOf } from '../drivers/routes';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
-import { BridgeOption, isDefaultBridge } from '../drivers/bridge/options';
 import type { Endpoint, Network, PortBinding, PortRequest, Sandbox } from '../model';
 import { randomHex, validateIfname } from '../names';
-import { keys, type StoreTxn } from '../store/store';
+import { keys, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, sandboxEndpoints } from './core';
+import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, lookupNetwork, networkById, networkStore, sandboxEndpoints } from './core';
 import { refreshSandboxFiles } from './sandbox-files';
 
 const debug = log('tsnet:controller:endpoint');
@@ -34,6 +34,10 @@ export interface ConnectOptions {
   publishAll?: boolean;
   /** Ports to publish, already parsed (library users, CNI portMappings). */
   ports?: PortRequest[];
+  /** Extra routes through this interface (CNI `routes`): via the network's gateway unless one is given. */
+  routes?: { dst: string; gateway?: string }[];
+  /** Hairpin mode on the host side, so the sandbox reaches itself through the host (CNI `hairpinMode`). */
+  hairpin?: boolean;
 }
 
 /** Opens the kernel handles of a sandbox's namespace; close() releases them. */
@@ -61,13 +65,15 @@ function nextIfname(existing: Endpoint[]): string {
 }
 
 /** Refuses connects that Docker refuses, before anything is allocated. */
-function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: ConnectOptions): void {
+function checkConnect(core: Core, net: Network, sb: Sandbox, existing: Endpoint[], opts: ConnectOptions): void {
+  const netMode = driverOf(core, net).capabilities.sandboxMode;
   if (sb.mode === 'container') throw new ConflictError(`conflicting options: sandbox ${sb.name} shares the network stack of another sandbox and cannot be connected to a network`);
-  if (sb.mode === 'host' || net.driver === 'host') {
-    if (existing.length || sb.mode !== 'host' || net.driver !== 'host') throw new ConflictError(`sandbox ${sb.name}: container cannot be disconnected from host network or connected to host network`);
+  if (sb.mode === 'host' || netMode === 'host') {
+    if (existing.length || sb.mode !== 'host' || netMode !== 'host') throw new ConflictError(`sandbox ${sb.name}: container cannot be disconnected from host network or connected to host network`);
   }
-  if (sb.mode === 'none' && existing.length) throw new ConflictError(`sandbox ${sb.name}: container cannot be connected to multiple networks with one of the networks in private (none) mode`);
-  if (net.driver === 'null' && (existing.length || sb.mode !== 'none')) throw new ConflictError(`sandbox ${sb.name}: container cannot be connected to multiple networks with one of the networks in private (none) mode`);
+  const privateMode = `sandbox ${sb.name}: container cannot be connected to multiple networks with one of the networks in private (none) mode`;
+  if (sb.mode === 'none' && existing.length) throw new ConflictError(privateMode);
+  if (netMode === 'none' && (existing.length || sb.mode !== 'none')) throw new ConflictError(privateMode);
   if (existing.some((e) => e.networkId === net.id)) throw new ConflictError(`endpoint with name ${sb.name} already exists in network ${net.name}`);
   if (opts.ifname !== undefined) {
     validateIfname(opts.ifname);
@@ -77,41 +83,74 @@ function checkConnect(net: Network, sb: Sandbox, existing: Endpoint[], opts: Con
   if (opts.ip && splitCidr(opts.ip).family !== 4) throw new InvalidArgumentError(`--ip ${opts.ip}: not an IPv4 address`);
   if (opts.ip6 && splitCidr(opts.ip6).family !== 6) throw new InvalidArgumentError(`--ip6 ${opts.ip6}: not an IPv6 address`);
   if ((opts.ip || opts.ip6) && !net.ipam.length) throw new InvalidArgumentError(`network ${net.name}: does not take static addresses`);
-  if ((opts.ip || opts.ip6) && isDefaultBridge(net)) throw new InvalidArgumentError(`user specified IP address is supported on user defined networks only`);
+  if ((opts.ip || opts.ip6) && !net.info.staticAddresses) throw new InvalidArgumentError(`user specified IP address is supported on user defined networks only`);
 }
 
-/** Reserves the endpoint's addresses and records it, in one transaction. */
-function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, opts: ConnectOptions, requests: PortRequest[]): Endpoint {
+/**
+ * Which families of default route this endpoint provides: those no other endpoint of the sandbox
+ * already provides. Decided inside the recording transaction, so two concurrent connects of one
+ * sandbox never both add (or both skip) a family's default route.
+ */
+function defaultFamilies(others: Endpoint[], net: Network): { v4: boolean; v6: boolean } {
+  if (net.internal) return { v4: false, v6: false };
+  const taken = { v4: others.some((e) => e.defaultRoute), v6: others.some((e) => e.defaultRoute6) };
+  return { v4: !taken.v4 && !!gatewayOf(net, 4), v6: !taken.v6 && !!gatewayOf(net, 6) };
+}
+
+/** Reserves the endpoint's addresses and records it, in one transaction of the network's store (this host's, for local networks). */
+async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, id: string, opts: ConnectOptions, requests: PortRequest[]): Promise<Endpoint> {
   // Another process may have removed either since they were read: decide on what the transaction sees.
-  if (!t.get(keys.sandbox(sb.id))) throw new NotFoundError(`sandbox ${sb.name} not found`);
-  const current = t.get<Network>(keys.network(net.id));
+  const local: StoreReader = networkStore(core, net) === core.local ? t : core.local;
+  if (!(await local.get(keys.sandbox(sb.id)))) throw new NotFoundError(`sandbox ${sb.name} not found`);
+  const current = await lookupNetwork(core, t, net.id);
   if (!current) throw new NotFoundError(`network ${net.name} not found`);
-  if (current.transition === 'deleting') throw new ConflictError(`network ${net.name} is being removed`);
-  const existing = sandboxEndpoints(t, sb.id);
-  checkConnect(net, sb, existing, opts);
+  if (current.transition) throw new ConflictError(`network ${net.name} is being ${current.transition === 'deleting' ? 'removed' : 'created'}`);
+  const existing = await sandboxEndpoints(core, sb.id, local);
+  checkConnect(core, net, sb, existing, opts);
   const driver = driverOf(core, net);
+  const own = driver.capabilities.sandboxMode === 'own';
+  const routes = own ? defaultFamilies(existing, net) : { v4: false, v6: false };
   const ep: Endpoint = {
-    id: randomHex(64), name: sb.name, networkId: net.id, sandboxId: sb.id,
-    ifname: driver.capabilities.sandboxMode === 'own' ? opts.ifname ?? nextIfname(existing) : '',
+    id, name: sb.name, networkId: net.id, sandboxId: sb.id,
+    ifname: own ? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
+    defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined,
   };
   for (const pool of net.ipam) {
     const v6 = splitCidr(pool.subnet).family === 6;
-    const cidr = core.ipam.requestAddress(t, pool.poolId, { owner: ep.id, ifname: ep.ifname, preferred: v6 ? opts.ip6 : opts.ip });
+    const cidr = await core.ipam.requestAddress(t, pool.poolId, { owner: ep.id, ifname: ep.ifname, preferred: v6 ? opts.ip6 : opts.ip });
     if (v6) ep.ipv6 ??= cidr;
     else ep.ipv4 ??= cidr;
   }
-  ep.ports = reservePorts(t, ep, requests);
+  ep.defaultRoute = (ep.defaultRoute && !!ep.ipv4) || undefined;
+  ep.defaultRoute6 = (ep.defaultRoute6 && !!ep.ipv6) || undefined;
+  ep.ports = await reservePorts(t, ep, requests);
   t.put(keys.endpoint(net.id, ep.id), ep);
-  t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
+  if (local === t) t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
   return ep;
 }
 
 /** Chooses host ports and reserves them in the store, so two processes never publish the same one. */
-export function reservePorts(t: StoreTxn, ep: Endpoint, requests: PortRequest[]): PortBinding[] {
+export async function reservePorts(t: StoreTxn, ep: Endpoint, requests: PortRequest[]): Promise<PortBinding[]> {
   if (!requests.length) return [];
-  const isTaken = (proto: string, hostIp: string, port: number) =>
-    t.list<{ endpointId: string }>(`port/${proto}/${port}/`).some((e) => hostIpsOverlap(e.key.slice(e.key.lastIndexOf('/') + 1).replace('*', ''), hostIp));
+  const taken = new Map<string, string[]>();
+  for (const r of requests) {
+    for (let port = r.hostPort; port && port <= r.hostPortEnd; port++) {
+      const k = `${r.protocol}/${port}`;
+      if (!taken.has(k)) taken.set(k, (await t.list(`port/${k}/`)).map((e) => e.key.slice(e.key.lastIndexOf('/') + 1).replace('*', '')));
+    }
+  }
+  // Random ports (hostPort 0) are checked against a full listing of the protocol's reservations.
+  const random = new Map<string, Set<string>>();
+  for (const r of requests.filter((x) => !x.hostPort)) {
+    if (random.has(r.protocol)) continue;
+    const all = await t.list(`port/${r.protocol}/`);
+    random.set(r.protocol, new Set(all.map((e) => e.key.slice(`port/${r.protocol}/`.length))));
+  }
+  const isTaken = (proto: string, hostIp: string, port: number) => {
+    const ips = taken.get(`${proto}/${port}`) ?? [...(random.get(proto) ?? [])].filter((k) => k.startsWith(`${port}/`)).map((k) => k.slice(k.indexOf('/') + 1).replace('*', ''));
+    return ips.some((ip) => hostIpsOverlap(ip, hostIp));
+  };
   const bindings = chooseHostPorts(requests, isTaken);
   for (const b of bindings) t.put(keys.portBinding(b.protocol, b.hostPort, b.hostIp), { endpointId: ep.id });
   return bindings;
@@ -123,34 +162,42 @@ async function portRequests(net: Network, sb: Sandbox, opts: ConnectOptions, def
   if (opts.publishAll) requests.push(...publishAll(sb.exposed, defaultHostIp));
   if (!requests.length) return [];
   if (sb.mode === 'container') throw new ConflictError('conflicting options: port publishing and the container type network mode');
-  if (!net.driverState.bridge) throw new ConflictError(`conflicting options: port publishing and the ${net.driver} network driver`);
+  if (!net.info.publishes) throw new ConflictError(`conflicting options: port publishing and the ${net.driver} network driver (it has no NAT)`);
   for (const ip of new Set(requests.map((r) => r.hostIp))) await validateHostIp(ip);
   return requests;
 }
 
 /** Frees the endpoint's addresses and records. */
-export function forgetEndpoint(core: Core, ep: Endpoint): void {
-  core.store.txn((t) => {
-    core.ipam.releaseOwner(t, ep.id);
-    for (const b of ep.ports) t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
-    t.delete(keys.endpoint(ep.networkId, ep.id));
-    t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
+export async function forgetEndpoint(core: Core, net: Network, ep: Endpoint): Promise<void> {
+  const store = networkStore(core, net);
+  await store.txn(async (t) => {
+    await core.ipam.releaseOwner(t, ep.id);
+    for (const b of ep.ports) await t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
+    await t.delete(keys.endpoint(ep.networkId, ep.id));
+    if (store === core.local) await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
   });
+  if (store !== core.local) await core.local.txn(async (t) => void (await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id))));
 }
 
-/** Whether the sandbox still needs a default route: no other endpoint on a non-internal network provides one. */
-function needsDefaultRoute(core: Core, sb: Sandbox, ep: Endpoint): boolean {
-  return !sandboxEndpoints(core.store, sb.id).some((e) => e.id !== ep.id && e.ifname && !findNetwork(core.store, e.networkId).internal);
+/** Writes the endpoint back after the kernel work, only if no disconnect or sandbox rm removed it meanwhile. */
+async function updateEndpoint(core: Core, net: Network, ep: Endpoint): Promise<void> {
+  await networkStore(core, net).txn(async (t) => {
+    if (!(await t.get(keys.endpoint(net.id, ep.id)))) throw new ConflictError(`endpoint of ${ep.name} on network ${net.name} was removed while being connected`);
+    t.put(keys.endpoint(net.id, ep.id), ep);
+  });
 }
 
 /** Connects sandbox to network: every step has its reverse, run if a later one fails. */
 export async function connect(core: Core, netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
-  const net = findNetwork(core.store, netRef);
-  const sb = findSandbox(core.store, sbRef);
-  const requests = await portRequests(net, sb, opts, net.options[BridgeOption.hostBindingIpv4] ?? core.config.ip ?? '');
-  const ep = core.store.txn((t) => recordEndpoint(core, t, net, sb, opts, requests));
+  const net = await findNetwork(core, netRef);
+  const sb = await findSandbox(core.local, sbRef);
+  const requests = await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
+  const id = randomHex(64);
+  const store = networkStore(core, net);
+  const ep = await store.txn((t) => recordEndpoint(core, t, net, sb, id, opts, requests));
   const undo = new Undo();
-  undo.push('record endpoint', () => forgetEndpoint(core, ep));
+  undo.push('record endpoint', () => forgetEndpoint(core, net, ep));
+  if (store !== core.local) await core.local.txn(async (t) => t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id));
   const driver = driverOf(core, net);
   let handle: ReturnType<typeof openSandbox> | undefined;
   try {
@@ -159,11 +206,12 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       const iface = await driver.createEndpoint(net, ep, handle);
       Object.assign(ep, iface);
       undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
-      await driver.join(net, ep, handle, { defaultRoute: needsDefaultRoute(core, sb, ep), gatewayOverride: isDefaultBridge(net) ? core.config['default-gateway'] : undefined });
-      core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
+      await driver.join(net, ep, handle, { defaultRoute: !!ep.defaultRoute, defaultRoute6: !!ep.defaultRoute6, routes: opts.routes });
+      await updateEndpoint(core, net, ep);
     }
     if (ep.ports.length) await publish(core, net, ep, undo);
-    refreshSandboxFiles(core, sb);
+    if (opts.hairpin && driver.setHairpin) await driver.setHairpin(net, ep, true);
+    await refreshSandboxFiles(core, sb);
     undo.commit();
     debug(`connected ${sb.name} to ${net.name} as ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''}`);
     return ep;
@@ -180,14 +228,14 @@ export async function publish(core: Core, net: Network, ep: Endpoint, undo: Undo
   const fw = firewallEndpoint(net, ep);
   undo.push('publish ports', () => core.firewall.unpublishPorts(fw));
   await core.firewall.publishPorts(fw);
-  if (ep.hostVeth) await core.host.setHairpin((await core.host.mustGetLink(ep.hostVeth)).index, true);
+  await driverOf(core, net).setHairpin?.(net, ep, true);
 }
 
 /** Disconnects sandbox from network; with force, a missing endpoint or namespace is not an error. */
 export async function disconnect(core: Core, netRef: string, sbRef: string, opts: { force?: boolean } = {}): Promise<Endpoint | undefined> {
-  const net = findNetwork(core.store, netRef);
-  const sb = findSandbox(core.store, sbRef);
-  const ep = sandboxEndpoints(core.store, sb.id).find((e) => e.networkId === net.id);
+  const net = await findNetwork(core, netRef);
+  const sb = await findSandbox(core.local, sbRef);
+  const ep = (await sandboxEndpoints(core, sb.id)).find((e) => e.networkId === net.id);
   if (!ep) {
     if (opts.force) return undefined;
     throw new NotFoundError(`sandbox ${sb.name} is not connected to network ${net.name}`);
@@ -197,7 +245,7 @@ export async function disconnect(core: Core, netRef: string, sbRef: string, opts
   return ep;
 }
 
-/** Tears an endpoint down completely: leave, delete, free, then repair the default route if it went with it. */
+/** Tears an endpoint down completely: leave, delete, free, then repair the default routes that went with it. */
 export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: Endpoint): Promise<void> {
   const driver = driverOf(core, net);
   let handle: ReturnType<typeof openSandbox> | undefined;
@@ -210,23 +258,33 @@ export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: 
     if (ep.ports.length) await core.firewall.unpublishPorts(firewallEndpoint(net, ep));
     await driver.leave(net, ep, handle);
     await driver.deleteEndpoint(net, ep);
-    forgetEndpoint(core, ep);
-    if (handle) await repairDefaultRoute(core, sb, handle);
-    if (core.store.get(keys.sandbox(sb.id))) refreshSandboxFiles(core, sb);
+    await forgetEndpoint(core, net, ep);
+    if (handle && (ep.defaultRoute || ep.defaultRoute6)) await repairDefaultRoutes(core, sb, ep, handle);
+    if (await core.local.get(keys.sandbox(sb.id))) await refreshSandboxFiles(core, sb);
   } finally {
     handle?.close();
   }
 }
 
-/** After a leave, routes the sandbox through another network's gateway if its default route went away. */
-async function repairDefaultRoute(core: Core, sb: Sandbox, handle: SandboxHandle): Promise<void> {
-  const candidates = sandboxEndpoints(core.store, sb.id).flatMap((other) => {
-    const net = findNetwork(core.store, other.networkId);
-    const gateway = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 4)?.gateway;
-    return net.internal || !gateway || !other.ifname ? [] : [{ ifname: other.ifname, gateway }];
-  });
-  // No interface left to route through (the last network, or a sandbox being removed): skip the route dump.
-  if (!candidates.length || (await handle.netlink.listRoutes(4)).some((r) => !r.dst)) return;
-  const link = await handle.netlink.getLink(candidates[0].ifname);
-  if (link) await handle.netlink.addRoute({ gateway: candidates[0].gateway, oif: link.index });
+/** After a leave, hands each family's default route that went with the endpoint to another network of the sandbox. */
+async function repairDefaultRoutes(core: Core, sb: Sandbox, gone: Endpoint, handle: SandboxHandle): Promise<void> {
+  for (const fam of [4, 6] as const) {
+    if (!(fam === 4 ? gone.defaultRoute : gone.defaultRoute6)) continue;
+    for (const other of await sandboxEndpoints(core, sb.id)) {
+      const net = await networkById(core, other.networkId);
+      const gateway = net && !net.internal ? gatewayOf(net, fam) : undefined;
+      if (!net || !gateway || !other.ifname || !(fam === 4 ? other.ipv4 : other.ipv6)) continue;
+      const taken = await networkStore(core, net).txn(async (t) => {
+        const current = await t.get<Endpoint>(keys.endpoint(net.id, other.id));
+        if (!current) return undefined;
+        const updated = { ...current, ...(fam === 4 ? { defaultRoute: true } : { defaultRoute6: true }) };
+        t.put(keys.endpoint(net.id, other.id), updated);
+        return updated;
+      });
+      if (!taken) continue;
+      const link = await handle.netlink.getLink(other.ifname);
+      if (link) await handle.netlink.addRoute({ dst: fam === 6 ? '::/0' : undefined, gateway, oif: link.index }).catch((err) => { if (!(err instanceof ConflictError)) throw err; });
+      break;
+    }
+  }
 }

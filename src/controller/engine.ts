@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { BridgeOption } from '../drivers/bridge/options';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { type AddrRecord, ipamKeys } from '../ipam/allocator';
 import type { Ipam, PoolRecord } from '../ipam/ipam';
@@ -20,6 +19,7 @@ import { validateHostIp } from '../firewall/ports';
 import { keys, type StoreTxn } from '../store/store';
 import { teardownAll, Undo } from '../undo';
 import { type Core, driverOf, findNetwork, firewallEndpoint, now } from './core';
+import { gatewayOf } from '../drivers/routes';
 import { forgetEndpoint, publish, reservePorts } from './endpoint';
 import { createNetwork, deleteNetwork, hostRoutes } from './network';
 
@@ -39,11 +39,11 @@ export interface EngineIpam {
   /** Reserves a pool without a gateway: the engine asks for its gateway as an address. */
   requestPool(req: EnginePoolRequest): Promise<IpamPool>;
   /** Frees a pool no network adopted; unknown ids and adopted pools (freed with their network) are a no-op. */
-  releasePool(poolId: string): void;
+  releasePool(poolId: string): Promise<void>;
   /** Reserves `address` (or the next free one; the subnet's first host for a gateway); returns it as CIDR. */
-  requestAddress(poolId: string, req?: { address?: string; gateway?: boolean }): string;
+  requestAddress(poolId: string, req?: { address?: string; gateway?: boolean }): Promise<string>;
   /** Frees an address this IPAM handed out; anything else (unknown, held by a tsnet endpoint) is left alone. */
-  releaseAddress(poolId: string, address: string): void;
+  releaseAddress(poolId: string, address: string): Promise<void>;
 }
 
 /** An endpoint as the engine creates it: its own id, and the addresses its IPAM gave. */
@@ -72,9 +72,9 @@ export interface EngineNetworks {
   /** Deletes the network; one that is already gone counts as deleted (undefined). */
   deleteNetwork(ref: string): Promise<Network | undefined>;
   /** Records an endpoint with the engine's addresses; no kernel change until join. */
-  createEndpoint(netRef: string, spec: EngineEndpointSpec): Endpoint;
+  createEndpoint(netRef: string, spec: EngineEndpointSpec): Promise<Endpoint>;
   /** One endpoint, or NotFound. */
-  endpoint(netRef: string, endpointId: string): Endpoint;
+  endpoint(netRef: string, endpointId: string): Promise<Endpoint>;
   /** Makes the veth pair, both ends in the host, the host end on the bridge, for the sandbox at `sandboxKey`. */
   join(netRef: string, endpointId: string, sandboxKey: string): Promise<EngineJoinInfo>;
   /** Ends the sandbox membership (the engine has moved the interface back); unknown ids count as done. */
@@ -98,8 +98,8 @@ const addressOwner = (poolId: string) => `${ENGINE_OWNER}${poolId}`;
 const isEnginePool = (r: PoolRecord) => r.owner.startsWith(ENGINE_OWNER);
 
 /** The pool record, or NotFound. */
-function loadPool(t: StoreTxn, poolId: string): PoolRecord {
-  const rec = t.get<PoolRecord>(ipamKeys.pool(poolId));
+async function loadPool(t: StoreTxn, poolId: string): Promise<PoolRecord> {
+  const rec = await t.get<PoolRecord>(ipamKeys.pool(poolId));
   if (!rec) throw new NotFoundError(`ipam pool ${poolId}: not found`);
   return rec;
 }
@@ -110,10 +110,10 @@ function bareIp(address: string): string {
 }
 
 /** Reserves ip for owner unless the engine's IPAM already holds it; anyone else holding it is a Conflict. */
-function holdAddress(core: Core, t: StoreTxn, rec: PoolRecord, ip: string, owner: string): void {
-  const held = t.get<AddrRecord>(ipamKeys.addr(rec.pool.poolId, ip));
+async function holdAddress(core: Core, t: StoreTxn, rec: PoolRecord, ip: string, owner: string): Promise<void> {
+  const held = await t.get<AddrRecord>(ipamKeys.addr(rec.pool.poolId, ip));
   if (!held) {
-    core.ipam.requestAddress(t, rec.pool.poolId, { owner, ifname: '', preferred: ip });
+    await core.ipam.requestAddress(t, rec.pool.poolId, { owner, ifname: '', preferred: ip });
   } else if (held.owner !== addressOwner(rec.pool.poolId)) {
     throw new ConflictError(`address ${ip} is already in use in network "${rec.ownerName}"`);
   }
@@ -125,35 +125,35 @@ function engineIpam(core: Core, name: string): EngineIpam {
     async requestPool(req) {
       const routes = await hostRoutes(core);
       const owner = `${ENGINE_OWNER}${randomHex(12)}`;
-      return core.store.txn((t) =>
+      return core.local.txn((t) =>
         core.ipam.requestPool(t, { owner, ownerName: `${name} pool`, v6: req.v6, subnet: req.subnet, ipRange: req.ipRange, noGateway: true }, routes));
     },
-    releasePool(poolId) {
-      core.store.txn((t) => {
-        const rec = t.get<PoolRecord>(ipamKeys.pool(poolId));
+    async releasePool(poolId) {
+      await core.local.txn(async (t) => {
+        const rec = await t.get<PoolRecord>(ipamKeys.pool(poolId));
         // Docker releases IPAM before it deletes the network: a pool a network adopted goes with that network.
-        if (rec && isEnginePool(rec)) core.ipam.releasePool(t, poolId);
+        if (rec && isEnginePool(rec)) await core.ipam.releasePool(t, poolId);
       });
     },
     requestAddress(poolId, req = {}) {
-      return core.store.txn((t) => {
-        const rec = loadPool(t, poolId);
+      return core.local.txn(async (t) => {
+        const rec = await loadPool(t, poolId);
         const owner = { owner: addressOwner(poolId), ifname: '' };
         if (req.address !== undefined) return core.ipam.requestAddress(t, poolId, { ...owner, preferred: req.address });
         // A gateway is the subnet's first host, as for tsnet's own networks, unless that one is taken.
         const s = toSubnet(rec.pool.subnet);
         const first = ipOf(s.family, s.base + 1n);
-        if (req.gateway && !t.get(ipamKeys.addr(poolId, first))) return core.ipam.requestAddress(t, poolId, { ...owner, preferred: first });
+        if (req.gateway && !(await t.get(ipamKeys.addr(poolId, first)))) return core.ipam.requestAddress(t, poolId, { ...owner, preferred: first });
         return core.ipam.requestAddress(t, poolId, owner);
       });
     },
-    releaseAddress(poolId, address) {
+    async releaseAddress(poolId, address) {
       const ip = bareIp(address);
-      core.store.txn((t) => {
-        const rec = t.get<PoolRecord>(ipamKeys.pool(poolId));
+      await core.local.txn(async (t) => {
+        const rec = await t.get<PoolRecord>(ipamKeys.pool(poolId));
         // An adopted pool's gateway and aux addresses stay the network's until it is deleted.
         if (!rec || (!isEnginePool(rec) && (rec.pool.gateway === ip || Object.values(rec.pool.auxAddresses ?? {}).includes(ip)))) return;
-        if (t.get<AddrRecord>(ipamKeys.addr(poolId, ip))?.owner === addressOwner(poolId)) core.ipam.releaseAddress(t, poolId, ip);
+        if ((await t.get<AddrRecord>(ipamKeys.addr(poolId, ip)))?.owner === addressOwner(poolId)) await core.ipam.releaseAddress(t, poolId, ip);
       });
     },
   };
@@ -167,16 +167,16 @@ function adoptingIpam(core: Core): Ipam {
   const inner = core.ipam;
   return {
     ...inner,
-    requestPool(t, req, routes) {
+    async requestPool(t, req, routes) {
       const subnet = req.subnet === undefined ? undefined : toSubnet(req.subnet).cidr;
-      const rec = subnet === undefined ? undefined : inner.pools(t).find((p) => p.pool.subnet === subnet && isEnginePool(p));
+      const rec = subnet === undefined ? undefined : (await inner.pools(t)).find((p) => p.pool.subnet === subnet && isEnginePool(p));
       if (!rec) return inner.requestPool(t, req, routes);
       const pool: IpamPool = { ...rec.pool };
       for (const given of [req.gateway, ...Object.values(req.auxAddresses ?? {})]) {
         const ip = given === undefined ? undefined : bareIp(given);
         if (ip === undefined) continue;
         if (!contains(pool.subnet, ip)) throw new InvalidArgumentError(`address ${ip} is not in subnet ${pool.subnet}`);
-        holdAddress(core, t, rec, ip, addressOwner(pool.poolId));
+        await holdAddress(core, t, rec, ip, addressOwner(pool.poolId));
       }
       if (req.gateway) pool.gateway = bareIp(req.gateway);
       const aux = Object.entries(req.auxAddresses ?? {}).map(([name, ip]) => [name, bareIp(ip)]);
@@ -188,21 +188,21 @@ function adoptingIpam(core: Core): Ipam {
 }
 
 /** The value, or undefined for a NotFoundError: teardown counts a missing object as done. */
-function unlessGone<T>(fn: () => T): T | undefined {
-  try { return fn(); } catch (err) { if (err instanceof NotFoundError) return undefined; throw err; }
+async function unlessGone<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try { return await fn(); } catch (err) { if (err instanceof NotFoundError) return undefined; throw err; }
 }
 
 /** The endpoint, or NotFound. */
-function mustFindEndpoint(core: Core, net: Network, endpointId: string): Endpoint {
-  const ep = core.store.get<Endpoint>(keys.endpoint(net.id, endpointId));
+async function mustFindEndpoint(core: Core, net: Network, endpointId: string): Promise<Endpoint> {
+  const ep = await core.local.get<Endpoint>(keys.endpoint(net.id, endpointId));
   if (!ep) throw new NotFoundError(`endpoint ${endpointId} not found in network ${net.name}`);
   return ep;
 }
 
 /** The network and endpoint, or undefined when either is gone. */
-function findBoth(core: Core, netRef: string, endpointId: string): { net: Network; ep: Endpoint } | undefined {
-  const net = unlessGone(() => findNetwork(core.store, netRef));
-  const ep = net && unlessGone(() => mustFindEndpoint(core, net, endpointId));
+async function findBoth(core: Core, netRef: string, endpointId: string): Promise<{ net: Network; ep: Endpoint } | undefined> {
+  const net = await unlessGone(() => findNetwork(core, netRef));
+  const ep = net && (await unlessGone(() => mustFindEndpoint(core, net, endpointId)));
   return net && ep && { net, ep };
 }
 
@@ -221,20 +221,20 @@ function addressPools(net: Network, spec: EngineEndpointSpec): [string, IpamPool
 }
 
 /** Records an engine endpoint: no sandbox yet; addresses the engine's IPAM did not give are reserved for it. */
-function createEndpoint(core: Core, engine: string, netRef: string, spec: EngineEndpointSpec): Endpoint {
+async function createEndpoint(core: Core, engine: string, netRef: string, spec: EngineEndpointSpec): Promise<Endpoint> {
   if (!ENDPOINT_ID_RE.test(spec.id)) throw new InvalidArgumentError(`invalid endpoint id "${spec.id}"`);
   if (spec.mac !== undefined) macToBuffer(spec.mac);
-  const net = findNetwork(core.store, netRef);
-  if (!net.driverState.bridge) throw new InvalidArgumentError(`network ${net.name}: the ${net.driver} driver does not serve engine endpoints`);
+  const net = await findNetwork(core, netRef);
+  if (!net.info.engineEndpoints) throw new InvalidArgumentError(`network ${net.name}: the ${net.driver} driver does not serve engine endpoints`);
   const held = addressPools(net, spec);
   const ep: Endpoint = {
     id: spec.id, name: `${engine}-${spec.id.slice(0, 12)}`, networkId: net.id, sandboxId: '', ifname: '',
     mac: spec.mac ?? (spec.ipv4 ? macFromIpv4(bareIp(spec.ipv4)) : undefined), ipv4: spec.ipv4, ipv6: spec.ipv6,
     aliases: [], ports: [], created: now(),
   };
-  return core.store.txn((t) => {
-    if (!t.create(keys.endpoint(net.id, ep.id), ep)) throw new ConflictError(`endpoint ${ep.id} already exists in network ${net.name}`);
-    for (const [ip, pool] of held) holdAddress(core, t, loadPool(t, pool.poolId), ip, ep.id);
+  return core.local.txn(async (t) => {
+    if (!(await t.create(keys.endpoint(net.id, ep.id), ep))) throw new ConflictError(`endpoint ${ep.id} already exists in network ${net.name}`);
+    for (const [ip, pool] of held) await holdAddress(core, t, await loadPool(t, pool.poolId), ip, ep.id);
     return ep;
   });
 }
@@ -251,32 +251,31 @@ function sandboxId(key: string): string {
 /** Gateways a sandbox routes through on this network: none on internal ones, as for tsnet's own sandboxes. */
 function gateways(net: Network, ep: Endpoint): { gateway?: string; gateway6?: string } {
   if (net.internal) return {};
-  const gw = (fam: 4 | 6) => net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === fam)?.gateway;
-  return { gateway: ep.ipv4 ? gw(4) : undefined, gateway6: ep.ipv6 ? gw(6) : undefined };
+  return { gateway: ep.ipv4 ? gatewayOf(net, 4) : undefined, gateway6: ep.ipv6 ? gatewayOf(net, 6) : undefined };
 }
 
 /** Join: the driver makes the veth pair with its "sandbox" side in the host namespace, for the engine to move. */
 async function join(core: Core, netRef: string, endpointId: string, sandboxKey: string): Promise<EngineJoinInfo> {
   if (!sandboxKey.startsWith('/')) throw new InvalidArgumentError(`sandbox key "${sandboxKey}": must be an absolute path`);
-  const net = findNetwork(core.store, netRef);
-  const before = mustFindEndpoint(core, net, endpointId);
+  const net = await findNetwork(core, netRef);
+  const before = await mustFindEndpoint(core, net, endpointId);
   const sbId = sandboxId(sandboxKey);
   if (before.sandboxId && before.sandboxId !== sbId) throw new ConflictError(`endpoint ${endpointId} already joined another sandbox`);
   if (before.hostVeth) {
     // A retried join, or a join after leave (the engine moved the peer back under its name): the pair is there.
-    if (before.sandboxId !== sbId) core.store.txn((t) => t.put(keys.endpoint(net.id, before.id), { ...before, sandboxId: sbId }));
+    if (before.sandboxId !== sbId) await core.local.txn(async (t) => t.put(keys.endpoint(net.id, before.id), { ...before, sandboxId: sbId }));
     return { srcName: before.ifname, ...gateways(net, before) };
   }
   const undo = new Undo();
   const ep: Endpoint = { ...before, sandboxId: sbId, ifname: `tsp${randomHex(8)}` };
-  core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
-  undo.push('record join', () => core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), before)));
+  await core.local.txn(async (t) => t.put(keys.endpoint(net.id, ep.id), ep));
+  undo.push('record join', () => core.local.txn(async (t) => t.put(keys.endpoint(net.id, ep.id), before)));
   const nsFd = fs.openSync(HOST_NETNS, 'r');
   try {
     const driver = driverOf(core, net);
     Object.assign(ep, await driver.createEndpoint(net, ep, { key: HOST_NETNS, netlink: core.host, nsFd }));
     undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
-    core.store.txn((t) => t.put(keys.endpoint(net.id, ep.id), ep));
+    await core.local.txn(async (t) => t.put(keys.endpoint(net.id, ep.id), ep));
     undo.commit();
   } catch (err) {
     await undo.run();
@@ -292,55 +291,58 @@ async function join(core: Core, netRef: string, endpointId: string, sandboxKey: 
 async function unpublish(core: Core, net: Network, ep: Endpoint): Promise<void> {
   if (!ep.ports.length) return;
   await core.firewall.unpublishPorts(firewallEndpoint(net, ep));
-  forgetPorts(core, net, ep);
+  await forgetPorts(core, net, ep);
 }
 
 /** Frees the endpoint's reserved host ports in the store (the firewall side is the caller's). */
-function forgetPorts(core: Core, net: Network, ep: Endpoint): void {
-  core.store.txn((t) => {
-    for (const b of ep.ports) t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
-    ep.ports = [];
-    if (t.get(keys.endpoint(net.id, ep.id))) t.put(keys.endpoint(net.id, ep.id), ep);
+async function forgetPorts(core: Core, net: Network, ep: Endpoint): Promise<void> {
+  await core.local.txn(async (t) => {
+    for (const b of ep.ports) await t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
+    if (await t.get(keys.endpoint(net.id, ep.id))) t.put(keys.endpoint(net.id, ep.id), { ...ep, ports: [] });
   });
+  ep.ports = [];
 }
 
 /** Leave: the engine has moved the interface back; the veth pair stays until deleteEndpoint. */
 async function leave(core: Core, netRef: string, endpointId: string): Promise<void> {
-  const found = findBoth(core, netRef, endpointId);
+  const found = await findBoth(core, netRef, endpointId);
   if (!found) return;
   await unpublish(core, found.net, found.ep);
-  core.store.txn((t) => t.put(keys.endpoint(found.net.id, found.ep.id), { ...found.ep, sandboxId: '' }));
+  await core.local.txn(async (t) => {
+    if (await t.get(keys.endpoint(found.net.id, found.ep.id))) t.put(keys.endpoint(found.net.id, found.ep.id), { ...found.ep, sandboxId: '' });
+  });
 }
 
 /** Removes everything of the endpoint, carrying on past failures so a retry finds less to do. */
 async function deleteEndpoint(core: Core, netRef: string, endpointId: string): Promise<void> {
-  const found = findBoth(core, netRef, endpointId);
+  const found = await findBoth(core, netRef, endpointId);
   if (!found) return;
   const { net, ep } = found;
   await teardownAll(`delete endpoint ${endpointId}`, [
     () => unpublish(core, net, ep),
     () => driverOf(core, net).deleteEndpoint(net, ep),
-    () => forgetEndpoint(core, ep),
   ]);
+  // Only once the rules are gone: a record kept after a failed unpublish keeps the host port reserved, so a retry can finish.
+  await forgetEndpoint(core, net, ep);
 }
 
 /** Replaces the published ports: validated first, host ports reserved in the store, then one firewall batch. */
 async function setPorts(core: Core, netRef: string, endpointId: string, requests: PortRequest[]): Promise<PortBinding[]> {
   if (!requests.length) {
     // Unpublishing is teardown: an endpoint that is already gone has no ports left.
-    const found = findBoth(core, netRef, endpointId);
+    const found = await findBoth(core, netRef, endpointId);
     if (found) await unpublish(core, found.net, found.ep);
     return [];
   }
-  const net = findNetwork(core.store, netRef);
-  const ep = mustFindEndpoint(core, net, endpointId);
+  const net = await findNetwork(core, netRef);
+  const ep = await mustFindEndpoint(core, net, endpointId);
   if (!ep.hostVeth) throw new ConflictError(`endpoint ${endpointId}: ports can be published once it joined a sandbox`);
-  const defaultHostIp = net.options[BridgeOption.hostBindingIpv4] ?? core.config.ip ?? '';
+  const defaultHostIp = net.info.hostBindingIpv4 ?? core.config.ip ?? '';
   const wanted = requests.map((r) => ({ ...r, hostIp: r.hostIp || defaultHostIp }));
   for (const ip of new Set(wanted.map((r) => r.hostIp))) await validateHostIp(ip);
   await unpublish(core, net, ep);
-  ep.ports = core.store.txn((t) => {
-    const bindings = reservePorts(t, ep, wanted);
+  ep.ports = await core.local.txn(async (t) => {
+    const bindings = await reservePorts(t, ep, wanted);
     t.put(keys.endpoint(net.id, ep.id), { ...ep, ports: bindings });
     return bindings;
   });
@@ -362,9 +364,9 @@ export function engineOps(core: Core, engine: string): EngineOps {
   return {
     ...engineIpam(core, engine),
     createNetwork: (spec) => createNetwork({ ...core, ipam: adoptingIpam(core) }, { ...spec, driver: 'bridge' }),
-    deleteNetwork: async (ref) => (unlessGone(() => findNetwork(core.store, ref)) ? deleteNetwork(core, ref) : undefined),
+    deleteNetwork: async (ref) => ((await unlessGone(() => findNetwork(core, ref))) ? deleteNetwork(core, ref) : undefined),
     createEndpoint: (netRef, spec) => createEndpoint(core, engine, netRef, spec),
-    endpoint: (netRef, endpointId) => mustFindEndpoint(core, findNetwork(core.store, netRef), endpointId),
+    endpoint: async (netRef, endpointId) => mustFindEndpoint(core, await findNetwork(core, netRef), endpointId),
     join: (netRef, endpointId, sandboxKey) => join(core, netRef, endpointId, sandboxKey),
     leave: (netRef, endpointId) => leave(core, netRef, endpointId),
     deleteEndpoint: (netRef, endpointId) => deleteEndpoint(core, netRef, endpointId),

@@ -1,12 +1,13 @@
 /** Docker-shaped views: `docker network inspect` and the NetworkSettings part of `docker inspect`. */
 import { splitCidr } from '../kernel/addr';
 import type { Endpoint, Network, Sandbox } from '../model';
-import { type Core, findNetwork, networkEndpoints, sandboxEndpoints } from './core';
+import { gatewayOf } from '../drivers/routes';
+import { type Core, networkById, networkEndpoints, networkStore, sandboxEndpoints } from './core';
 
 /** `docker network inspect` JSON for one network. */
-export function networkView(core: Core, net: Network): Record<string, unknown> {
+export async function networkView(core: Core, net: Network): Promise<Record<string, unknown>> {
   const containers: Record<string, unknown> = {};
-  for (const ep of networkEndpoints(core.store, net.id)) {
+  for (const ep of await networkEndpoints(networkStore(core, net), net.id)) {
     containers[ep.sandboxId] = { Name: ep.name, EndpointID: ep.id, MacAddress: ep.mac ?? '', IPv4Address: ep.ipv4 ?? '', IPv6Address: ep.ipv6 ?? '' };
   }
   return {
@@ -37,9 +38,8 @@ export function networkView(core: Core, net: Network): Record<string, unknown> {
   };
 }
 
-function endpointView(core: Core, ep: Endpoint): Record<string, unknown> {
-  const net = findNetwork(core.store, ep.networkId);
-  const gw = (fam: 4 | 6) => net.ipam.find((p) => splitCidr(p.subnet).family === fam)?.gateway ?? '';
+function endpointView(net: Network, ep: Endpoint): Record<string, unknown> {
+  const gw = (fam: 4 | 6) => gatewayOf(net, fam) ?? '';
   return {
     NetworkID: net.id,
     EndpointID: ep.id,
@@ -55,12 +55,20 @@ function endpointView(core: Core, ep: Endpoint): Record<string, unknown> {
   };
 }
 
+/** The --network the sandbox was made with, as Docker prints it (records of older releases: from the mode). */
+function networkMode(sb: Sandbox): string {
+  if (sb.mode === 'container') return `container:${sb.sharedWith}`;
+  if (sb.networkMode !== undefined) return sb.networkMode;
+  return sb.mode === 'own' ? 'bridge' : sb.mode;
+}
+
 /** A sandbox with its networks, shaped like `docker inspect`'s NetworkSettings. */
-export function sandboxView(core: Core, sb: Sandbox): Record<string, unknown> {
+export async function sandboxView(core: Core, sb: Sandbox): Promise<Record<string, unknown>> {
   const networks: Record<string, unknown> = {};
   const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const ep of sandboxEndpoints(core.store, sb.id)) {
-    networks[findNetwork(core.store, ep.networkId).name] = endpointView(core, ep);
+  for (const ep of await sandboxEndpoints(core, sb.id)) {
+    const net = await networkById(core, ep.networkId);
+    if (net) networks[net.name] = endpointView(net, ep);
     for (const p of ep.ports) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
   }
   return {
@@ -68,7 +76,7 @@ export function sandboxView(core: Core, sb: Sandbox): Record<string, unknown> {
     Name: sb.name,
     Created: sb.created,
     Config: { Hostname: sb.hostname, ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
-    HostConfig: { NetworkMode: sb.mode === 'own' ? 'bridge' : sb.mode === 'container' ? `container:${sb.sharedWith}` : sb.mode, Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts },
+    HostConfig: { NetworkMode: networkMode(sb), Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts },
     NetworkSettings: { SandboxID: sb.id, SandboxKey: sb.key, Ports: ports, Networks: networks },
   };
 }

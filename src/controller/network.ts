@@ -1,49 +1,54 @@
-/** Network lifecycle: create (validate, allocate, build), delete, prune, the default networks and restore. */
-import { BridgeOption, DEFAULT_BRIDGE_DEVICE, normalizeOptions } from '../drivers/bridge/options';
+/** Network lifecycle: create (validate, allocate, build), delete, prune, the predefined networks and restore. */
+import { conflictingClaim } from '../drivers/driver';
+import { DEFAULT_NETWORK_OPTION, isPredefined } from '../drivers/generic-options';
+import { predefinedNetworks } from '../drivers/registry';
 import { getDriver } from '../drivers/registry';
-import { ConflictError, InvalidArgumentError, TsnetError } from '../errors';
-import { canonicalSubnet, splitCidr } from '../kernel/addr';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { splitCidr } from '../kernel/addr';
 import { log } from '../log';
 import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
-import { keys, type StoreTxn } from '../store/store';
+import { keys, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, networkEndpoints, now } from './core';
+import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
 const debug = log('tsnet:controller:network');
 
-/** Names of the networks that always exist. */
-export const PREDEFINED = ['bridge', 'host', 'none'] as const;
-/** Option marking the predefined networks (Docker's netlabel). */
-const DEFAULT_MARK = 'com.docker.network.default';
-
-/** Destinations of the host's routes, for the overlap check (default routes excluded). */
-export async function hostRoutes(core: Core): Promise<string[]> {
+/** Destinations of the host's routes, for the overlap check (default routes and the routes of `ownDevice` excluded). */
+export async function hostRoutes(core: Core, ownDevice?: string): Promise<string[]> {
+  const own = ownDevice ? (await core.host.getLink(ownDevice))?.index : undefined;
   const routes = [...(await core.host.listRoutes(4)), ...(await core.host.listRoutes(6))];
-  return routes.map((r) => r.dst).filter((d): d is string => !!d && !d.endsWith('/0') && !d.startsWith('fe80:'));
+  return routes.filter((r) => own === undefined || r.oif !== own).map((r) => r.dst).filter((d): d is string => !!d && !d.endsWith('/0') && !d.startsWith('fe80:'));
 }
 
-/** Checks that no other network already uses the driver's device names. */
-function checkDeviceNames(t: StoreTxn, net: Network): void {
-  if (!net.driverState.bridge) return;
-  for (const { value: other } of t.list<Network>('network/')) {
-    if (other.driverState.bridge === net.driverState.bridge) throw new ConflictError(`bridge name ${net.driverState.bridge}: already used by network "${other.name}"`);
+/** Checks that no other network of this store claims the same host resources (a bridge name, a parent in another mode). */
+async function checkClaims(t: StoreTxn, core: Core, net: Network): Promise<void> {
+  for (const { value } of await t.list<Network>('network/')) {
+    const other = withInfo(core, value);
+    const key = conflictingClaim(net.info.claims, other.info.claims);
+    if (key) throw new ConflictError(`${key.replace(':', ' ')}: already used by network "${other.name}" (driver ${other.driver})`);
   }
 }
 
 /** Allocates the pools a new network asks for (or default ones) inside the transaction. */
-function allocatePools(core: Core, t: StoreTxn, net: Network, configs: IpamConfig[], routes: string[], defaultPool?: string): IpamPool[] {
+async function allocatePools(core: Core, t: StoreTxn, net: Network, configs: IpamConfig[], routes: string[], defaultPool?: string): Promise<IpamPool[]> {
   const pools: IpamPool[] = [];
   const req = (c: IpamConfig, v6: boolean) => core.ipam.requestPool(t, { owner: net.id, ownerName: net.name, v6, ...c, defaultPool: v6 ? undefined : defaultPool }, routes);
   for (const c of configs) {
     if (!c.subnet && (c.gateway || c.ipRange)) throw new InvalidArgumentError(`network ${net.name}: --gateway and --ip-range need --subnet`);
-    pools.push(req(c, c.subnet ? splitCidr(c.subnet).family === 6 : false));
+    pools.push(await req(c, c.subnet ? splitCidr(c.subnet).family === 6 : false));
   }
   const has = (fam: 4 | 6) => pools.some((p) => splitCidr(p.subnet).family === fam);
-  if (!has(4)) pools.push(req({}, false));
-  if (net.ipv6 && !has(6)) pools.push(req({}, true));
+  if (!has(4)) pools.push(await req({}, false));
+  if (net.ipv6 && !has(6)) pools.push(await req({}, true));
   if (!net.ipv6 && has(6)) throw new InvalidArgumentError(`network ${net.name}: an IPv6 subnet needs --ipv6`);
   return pools;
+}
+
+/** Whether a network of this name exists in any store (names are unique across local and global networks). */
+async function nameTaken(core: Core, name: string, except: Store): Promise<boolean> {
+  for (const store of stores(core)) if (store !== except && (await store.get(keys.networkName(name)))) return true;
+  return false;
 }
 
 /** Creates a network: every check before the first kernel change, and nothing left behind on failure. */
@@ -51,32 +56,34 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
   validateName('network', spec.name);
   const driverName = spec.driver ?? 'bridge';
   const driver = getDriver(core.drivers, driverName);
-  const options = normalizeOptions(spec.options ?? {});
-  if (!extra.predefined && (options[DEFAULT_MARK] || options[BridgeOption.defaultBridge])) throw new InvalidArgumentError(`network ${spec.name}: option ${DEFAULT_MARK} is reserved`);
+  const options = driver.normalizeOptions?.(spec.options ?? {}) ?? { ...(spec.options ?? {}) };
+  if (!extra.predefined && options[DEFAULT_NETWORK_OPTION]) throw new InvalidArgumentError(`network ${spec.name}: option ${DEFAULT_NETWORK_OPTION} is reserved`);
   const net: Network = {
     id: randomHex(64), name: spec.name, driver: driverName, scope: driver.capabilities.scope, created: now(),
-    ipv6: !!spec.ipv6, internal: !!spec.internal, options, labels: spec.labels ?? {}, ipam: [], driverState: {},
+    ipv6: !!spec.ipv6, internal: !!spec.internal, options, labels: spec.labels ?? {}, ipam: [], info: { publishes: false, dns: false, staticAddresses: false, engineEndpoints: false, claims: {} }, driverData: {},
   };
-  net.driverState = driver.validateNetwork(net);
+  net.info = driver.validateNetwork(net);
   if (!driver.capabilities.needsIpam && spec.ipam?.length) throw new InvalidArgumentError(`driver ${driverName}: takes no --subnet`);
-  const routes = driver.capabilities.needsIpam ? await hostRoutes(core) : [];
-  core.store.txn((t) => {
-    if (!t.create(keys.networkName(net.name), net.id)) throw new ConflictError(`network with name ${net.name} already exists`);
-    checkDeviceNames(t, net);
-    if (driver.capabilities.needsIpam) net.ipam = allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
+  const store = storeFor(core, net.scope);
+  if (await nameTaken(core, net.name, store)) throw new ConflictError(`network with name ${net.name} already exists`);
+  const routes = driver.capabilities.needsIpam ? await hostRoutes(core, net.info.device) : [];
+  await store.txn(async (t) => {
+    if (!(await t.create(keys.networkName(net.name), net.id))) throw new ConflictError(`network with name ${net.name} already exists`);
+    await checkClaims(t, core, net);
+    if (driver.capabilities.needsIpam) net.ipam = await allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
     t.put(keys.network(net.id), { ...net, transition: 'creating' });
   });
   const undo = new Undo();
   undo.push('record network', () => forgetNetwork(core, net));
   try {
-    await driver.createNetwork(net);
+    net.driverData = await driver.createNetwork(net);
     undo.push('create network', () => driver.deleteNetwork(net));
     const fw = firewallNetwork(net);
     if (fw) {
       undo.push('firewall', () => core.firewall.teardownNetwork(fw));
       await core.firewall.setupNetwork(fw);
     }
-    core.store.txn((t) => t.put(keys.network(net.id), net));
+    await store.txn(async (t) => t.put(keys.network(net.id), net));
     undo.commit();
   } catch (err) {
     await undo.run();
@@ -87,79 +94,77 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
 }
 
 /** Removes a network's records and frees its pools. */
-function forgetNetwork(core: Core, net: Network): void {
-  core.store.txn((t) => {
-    for (const p of net.ipam) core.ipam.releasePool(t, p.poolId);
-    t.delete(keys.network(net.id));
-    if (t.get<string>(keys.networkName(net.name)) === net.id) t.delete(keys.networkName(net.name));
+async function forgetNetwork(core: Core, net: Network): Promise<void> {
+  await networkStore(core, net).txn(async (t) => {
+    for (const p of net.ipam) await core.ipam.releasePool(t, p.poolId);
+    await t.delete(keys.network(net.id));
+    if ((await t.get<string>(keys.networkName(net.name))) === net.id) await t.delete(keys.networkName(net.name));
   });
 }
 
 /** Deletes a network; refused while endpoints are attached (naming them) and for the predefined ones. */
 export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
-  const net = findNetwork(core.store, ref);
-  if (net.options[DEFAULT_MARK] === 'true') throw new ConflictError(`network ${net.name}: ${net.name} is a pre-defined network and cannot be removed`);
+  const found = await findNetwork(core, ref);
+  if (isPredefined(found)) throw new ConflictError(`network ${found.name}: ${found.name} is a pre-defined network and cannot be removed`);
   // The check and the mark are one transaction: a connect racing this delete either lands first
   // (and the delete is refused) or sees the mark (and is refused).
-  core.store.txn((t) => {
-    const eps = networkEndpoints(t, net.id);
-    if (eps.length) throw new ConflictError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
-    t.put(keys.network(net.id), { ...net, transition: 'deleting' });
+  const net = await networkStore(core, found).txn(async (t) => {
+    const current = await lookupNetwork(core, t, found.id);
+    if (!current) throw new NotFoundError(`network ${ref} not found`);
+    const eps = await networkEndpoints(t, current.id);
+    if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
+    t.put(keys.network(current.id), { ...current, transition: 'deleting' });
+    return current;
   });
   const fw = firewallNetwork(net);
   if (fw) await core.firewall.teardownNetwork(fw);
   await driverOf(core, net).deleteNetwork(net);
-  forgetNetwork(core, net);
+  await forgetNetwork(core, net);
   return net;
 }
 
 /** Deletes every user-defined network without endpoints; returns their names. */
 export async function pruneNetworks(core: Core): Promise<string[]> {
   const removed: string[] = [];
-  for (const { value: net } of core.store.list<Network>('network/')) {
-    if (net.options[DEFAULT_MARK] === 'true' || networkEndpoints(core.store, net.id).length) continue;
-    await deleteNetwork(core, net.id);
-    removed.push(net.name);
+  for (const store of stores(core)) {
+    for (const { value } of await store.list<Network>('network/')) {
+      if (isPredefined(value) || (await networkEndpoints(store, value.id)).length) continue;
+      await deleteNetwork(core, value.id);
+      removed.push(value.name);
+    }
   }
   return removed;
 }
 
-/** Creates bridge, host and none when missing (the first start), racing other processes safely. */
+/** Creates the drivers' predefined networks (bridge, host, none) when missing (the first start), racing other processes safely. */
 export async function ensurePredefined(core: Core): Promise<void> {
-  const cfg = core.config;
-  const specs: Record<(typeof PREDEFINED)[number], () => [NetworkSpec, string | undefined]> = {
-    bridge: () => {
-      const options: Record<string, string> = { [DEFAULT_MARK]: 'true', [BridgeOption.defaultBridge]: 'true', [BridgeOption.name]: DEFAULT_BRIDGE_DEVICE, [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'true' };
-      if (cfg.mtu) options[BridgeOption.mtu] = String(cfg.mtu);
-      if (cfg.ip) options[BridgeOption.hostBindingIpv4] = cfg.ip;
-      const ipam = cfg.bip ? [{ subnet: canonicalSubnet(cfg.bip), gateway: splitCidr(cfg.bip).ip }] : [];
-      return [{ name: 'bridge', driver: 'bridge', options, ipam }, cfg.bip ? undefined : '172.17.0.0/16'];
-    },
-    host: () => [{ name: 'host', driver: 'host', options: { [DEFAULT_MARK]: 'true' } }, undefined],
-    none: () => [{ name: 'none', driver: 'null', options: { [DEFAULT_MARK]: 'true' } }, undefined],
-  };
-  for (const name of PREDEFINED) {
-    if (core.store.get(keys.networkName(name))) continue;
-    const [spec, defaultPool] = specs[name]();
+  for (const { spec, defaultPool } of predefinedNetworks(core.config)) {
+    if (await core.local.get(keys.networkName(spec.name))) continue;
     try {
       await createNetwork(core, spec, { defaultPool, predefined: true });
     } catch (err) {
       // Another process created it first: that is the goal reached.
-      if (!(err instanceof TsnetError && err.message.startsWith('network with name'))) throw err;
+      if (!(err instanceof ConflictError && (await core.local.get(keys.networkName(spec.name))))) throw err;
     }
   }
 }
 
-/** Re-creates kernel objects of recorded networks that the kernel lost (after a reboot), with their firewall rules. */
+/** Re-creates the kernel objects of one network if the kernel lost them, with its firewall rules and published ports; true when it had to. */
+export async function restoreNetwork(core: Core, net: Network): Promise<boolean> {
+  const driver = driverOf(core, net);
+  if (!driver.restore || !(await driver.restore(net))) return false;
+  const fw = firewallNetwork(net);
+  if (!fw) return true;
+  await core.firewall.setupNetwork(fw);
+  for (const ep of await networkEndpoints(networkStore(core, net), net.id)) if (ep.ports.length) await core.firewall.publishPorts(firewallEndpoint(net, ep));
+  return true;
+}
+
+/** Re-creates kernel objects of this host's recorded networks that the kernel lost (after a reboot). */
 export async function restoreNetworks(core: Core): Promise<void> {
-  for (const { value: net } of core.store.list<Network>('network/')) {
+  for (const { value } of await core.local.list<Network>('network/')) {
     // A network another process is creating or deleting is that process's business.
-    if (net.transition) continue;
-    const driver = driverOf(core, net);
-    if (!driver.restore || !(await driver.restore(net))) continue;
-    const fw = firewallNetwork(net);
-    if (!fw) continue;
-    await core.firewall.setupNetwork(fw);
-    for (const ep of networkEndpoints(core.store, net.id)) if (ep.ports.length) await core.firewall.publishPorts(firewallEndpoint(net, ep));
+    if (value.transition) continue;
+    await restoreNetwork(core, withInfo(core, value));
   }
 }

@@ -2,18 +2,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DaemonConfig } from '../config';
-import { isDefaultBridge } from '../drivers/bridge/options';
 import { type DnsOverrides, renderHostname, renderHosts, renderResolvConf, writeSandboxFile } from '../dns';
 import type { Network, Sandbox } from '../model';
 import { keys } from '../store/store';
-import { type Core, sandboxDir, sandboxEndpoints } from './core';
+import { type Core, networkById, sandboxDir, sandboxEndpoints, withInfo } from './core';
 
 const HOST_RESOLV_CONF = process.env.TSNET_HOST_RESOLV_CONF ?? '/etc/resolv.conf';
 
 /** Whether the embedded resolver serves this network: user-defined, DNS-capable drivers only (not the default bridge). */
 export function servesDns(core: Pick<Core, 'drivers'>, net: Network): boolean {
   const driver = core.drivers.get(net.driver);
-  return !!driver?.capabilities.dns && !isDefaultBridge(net);
+  return !!driver?.capabilities.dns && withInfo(core, net).info.dns;
 }
 
 /** The sandbox's --dns, --dns-search and --dns-opt, each falling back to the daemon config's default. */
@@ -23,12 +22,12 @@ export function dnsOverrides(sb: Sandbox, config: DaemonConfig): DnsOverrides {
 }
 
 /** Re-renders the three files of a sandbox (of the sandbox whose stack it shares, in container mode). */
-export function refreshSandboxFiles(core: Core, sb: Sandbox): void {
-  const owner = sb.sharedWith ? core.store.get<Sandbox>(keys.sandbox(sb.sharedWith)) ?? sb : sb;
+export async function refreshSandboxFiles(core: Core, sb: Sandbox): Promise<void> {
+  const owner = sb.sharedWith ? (await core.local.get<Sandbox>(keys.sandbox(sb.sharedWith))) ?? sb : sb;
   const dir = sandboxDir(core, owner.id);
   fs.mkdirSync(dir, { recursive: true });
-  const eps = sandboxEndpoints(core.store, owner.id);
-  const nets = eps.map((ep) => core.store.get<Network>(keys.network(ep.networkId))).filter((n): n is Network => !!n);
+  const eps = await sandboxEndpoints(core, owner.id);
+  const nets = (await Promise.all(eps.map((ep) => networkById(core, ep.networkId)))).filter((n): n is Network => !!n);
   let hostResolvConf = '';
   try {
     hostResolvConf = fs.readFileSync(HOST_RESOLV_CONF, 'utf8');
@@ -36,8 +35,8 @@ export function refreshSandboxFiles(core: Core, sb: Sandbox): void {
     // No host resolv.conf: the fallback servers apply.
   }
   // host-gateway in --add-host means the default bridge's gateway, as in Docker.
-  const bridgeId = core.store.get<string>(keys.networkName('bridge'));
-  const hostGateway = bridgeId ? core.store.get<Network>(keys.network(bridgeId))?.ipam[0]?.gateway : undefined;
+  const bridgeId = await core.local.get<string>(keys.networkName('bridge'));
+  const hostGateway = bridgeId ? (await core.local.get<Network>(keys.network(bridgeId)))?.ipam[0]?.gateway : undefined;
   const addresses = eps.flatMap((ep) => [ep.ipv4, ep.ipv6]).filter((a): a is string => !!a);
   writeSandboxFile(path.join(dir, 'hostname'), renderHostname(owner.hostname));
   writeSandboxFile(path.join(dir, 'hosts'), renderHosts({ hostname: owner.hostname, name: owner.name, addresses, extraHosts: owner.extraHosts, hostGateway }));

@@ -7,9 +7,9 @@ import { loopbackUp } from '../kernel/netlink';
 import { createNetns, deleteNetns, netnsPath } from '../kernel/netns';
 import type { Sandbox, SandboxMode, Protocol } from '../model';
 import { randomHex, validateName } from '../names';
-import { keys } from '../store/store';
+import { keys, type StoreReader } from '../store/store';
 import { teardownAll, Undo } from '../undo';
-import { type Core, findNetwork, findSandbox, now, sandboxDir, sandboxEndpoints } from './core';
+import { type Core, driverOf, findNetwork, findSandbox, networkById, now, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, removeEndpoint } from './endpoint';
 import { refreshSandboxFiles } from './sandbox-files';
 
@@ -46,22 +46,23 @@ function validateOptions(o: SandboxOptions): void {
 }
 
 /** Resolves --network into a mode, the network to join, and the sandbox whose stack is shared. */
-function resolveMode(core: Core, ref: string): { mode: SandboxMode; network?: string; shared?: Sandbox } {
+async function resolveMode(core: Core, ref: string): Promise<{ mode: SandboxMode; network?: string; shared?: Sandbox }> {
   if (ref.startsWith('container:')) {
-    const shared = findSandbox(core.store, ref.slice('container:'.length));
+    const shared = await findSandbox(core.local, ref.slice('container:'.length));
     if (shared.mode === 'container') throw new InvalidArgumentError(`--network ${ref}: sandbox ${shared.name} itself shares another sandbox's stack`);
     return { mode: 'container', shared };
   }
-  const net = findNetwork(core.store, ref);
-  if (net.driver === 'host') return { mode: 'host', network: net.id };
-  if (net.driver === 'null') return { mode: 'none', network: net.id };
+  const net = await findNetwork(core, ref);
+  const netMode = driverOf(core, net).capabilities.sandboxMode;
+  if (netMode === 'host') return { mode: 'host', network: net.id };
+  if (netMode === 'none') return { mode: 'none', network: net.id };
   return { mode: 'own', network: net.id };
 }
 
 /** Creates a sandbox and joins its first network; nothing is left behind when a step fails. */
 export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sandbox> {
   validateOptions(o);
-  const { mode, network, shared } = o.network === null ? { mode: 'own' as const, network: undefined, shared: undefined } : resolveMode(core, o.network ?? 'bridge');
+  const { mode, network, shared } = o.network === null ? { mode: 'own' as const, network: undefined, shared: undefined } : await resolveMode(core, o.network ?? 'bridge');
   if (mode === 'container' && (o.ip || o.ip6 || o.aliases?.length || o.mac)) throw new InvalidArgumentError('conflicting options: --ip, --alias and --mac-address cannot be used with the container network mode');
   if (mode === 'container' && (o.publish?.length || o.publishAll || o.ports?.length)) throw new ConflictError('conflicting options: port publishing and the container type network mode');
   if (o.netnsPath && (mode === 'host' || mode === 'container')) throw new InvalidArgumentError(`conflicting options: a namespace path cannot be used with the ${mode} network mode`);
@@ -72,11 +73,13 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
     key: mode === 'host' ? HOST_KEY : mode === 'container' ? shared!.key : o.netnsPath ?? netnsPath(`tsnet-${id.slice(0, 12)}`),
     sharedWith: shared?.id, external: o.netnsPath ? true : undefined, dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOptions ?? [] },
     extraHosts: o.addHost ?? [], exposed: (o.expose ?? []).map((p) => ({ port: Number(p.split('/')[0]), protocol: (p.split('/')[1] ?? 'tcp') as Protocol })), created: now(),
+    networkMode: o.network === null ? undefined : o.network ?? 'bridge',
   };
   const undo = new Undo();
   try {
-    core.store.txn((t) => {
-      if (!t.create(keys.sandboxName(sb.name), sb.id)) throw new ConflictError(`sandbox name "${sb.name}" is already in use`);
+    await core.local.txn(async (t) => {
+      if (!(await t.create(keys.sandboxName(sb.name), sb.id))) throw new ConflictError(`sandbox name "${sb.name}" is already in use`);
+      if (shared && !(await t.get(keys.sandbox(shared.id)))) throw new NotFoundError(`sandbox ${shared.name} not found`);
       t.put(keys.sandbox(sb.id), sb);
     });
     undo.push('record sandbox', () => forgetSandbox(core, sb));
@@ -87,7 +90,7 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
     }
     undo.push('sandbox files', () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }));
     if (network) await connect(core, network, sb.id, o);
-    else refreshSandboxFiles(core, sb);
+    else await refreshSandboxFiles(core, sb);
     undo.commit();
     return sb;
   } catch (err) {
@@ -96,19 +99,27 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
   }
 }
 
-function forgetSandbox(core: Core, sb: Sandbox): void {
-  core.store.txn((t) => {
-    t.delete(keys.sandbox(sb.id));
-    if (t.get<string>(keys.sandboxName(sb.name)) === sb.id) t.delete(keys.sandboxName(sb.name));
+async function forgetSandbox(core: Core, sb: Sandbox): Promise<void> {
+  await core.local.txn(async (t) => {
+    await t.delete(keys.sandbox(sb.id));
+    if ((await t.get<string>(keys.sandboxName(sb.name))) === sb.id) await t.delete(keys.sandboxName(sb.name));
   });
+}
+
+/** Sandboxes that share sb's stack, read in r (a transaction, so the check and a removal are one decision). */
+async function dependentsOf(r: StoreReader, sb: Sandbox): Promise<Sandbox[]> {
+  return (await r.list<Sandbox>('sandbox/')).map((s) => s.value).filter((s) => s.sharedWith === sb.id);
 }
 
 /** Deletes a sandbox: every endpoint, the namespace, the files, the record; refused while others share its stack. */
 export async function deleteSandbox(core: Core, ref: string): Promise<Sandbox> {
-  const sb = findSandbox(core.store, ref);
-  const dependents = core.store.list<Sandbox>('sandbox/').filter((s) => s.value.sharedWith === sb.id);
-  if (dependents.length) throw new ConflictError(`sandbox ${sb.name}: its network stack is shared by ${dependents.map((d) => d.value.name).join(', ')}`);
-  const steps = sandboxEndpoints(core.store, sb.id).map((ep) => async () => removeEndpoint(core, findNetwork(core.store, ep.networkId), sb, ep));
+  const sb = await findSandbox(core.local, ref);
+  const dependents = await dependentsOf(core.local, sb);
+  if (dependents.length) throw new ConflictError(`sandbox ${sb.name}: its network stack is shared by ${dependents.map((d) => d.name).join(', ')}`);
+  const steps = (await sandboxEndpoints(core, sb.id)).map((ep) => async () => {
+    const net = await networkById(core, ep.networkId);
+    if (net) await removeEndpoint(core, net, sb, ep);
+  });
   // Every endpoint first: if one cannot be removed, the sandbox stays recorded so a retry can finish the job.
   await teardownAll(`delete sandbox ${sb.name}`, steps);
   await teardownAll(`delete sandbox ${sb.name}`, [
@@ -120,9 +131,9 @@ export async function deleteSandbox(core: Core, ref: string): Promise<Sandbox> {
 }
 
 /** The sandbox whose files and stack a sandbox uses (itself, or the one it shares with). */
-export function stackOwner(core: Core, sb: Sandbox): Sandbox {
+export async function stackOwner(core: Core, sb: Sandbox): Promise<Sandbox> {
   if (!sb.sharedWith) return sb;
-  const owner = core.store.get<Sandbox>(keys.sandbox(sb.sharedWith));
+  const owner = await core.local.get<Sandbox>(keys.sandbox(sb.sharedWith));
   if (!owner) throw new NotFoundError(`sandbox ${sb.name}: the sandbox it shares a stack with is gone`);
   return owner;
 }

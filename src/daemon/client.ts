@@ -44,8 +44,9 @@ function startDaemon(stateDir: string): void {
 export async function syncDaemon(stateDir: string): Promise<void> {
   const { socket } = daemonPaths(stateDir);
   try {
-    if ((await request(socket, 'sync')) === 'ok') return;
+    if (checkReply(await request(socket, 'sync'))) return;
   } catch (err) {
+    if (err instanceof InternalError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new InternalError(`sync with tsnet daemon: ${(err as Error).message}`, { cause: err });
   }
@@ -53,10 +54,22 @@ export async function syncDaemon(stateDir: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      if ((await request(socket, 'sync')) === 'ok') return;
+      if (checkReply(await request(socket, 'sync'))) return;
     } catch (err) {
+      if (err instanceof InternalError) throw err;
       if (Date.now() > deadline) throw new InternalError(`tsnet daemon did not start within ${START_TIMEOUT_MS} ms (see ${daemonPaths(stateDir).log})`, { cause: err });
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** True for "ok"; a daemon's "error: …" reply (the change could not be served) is thrown as it is. */
+function checkReply(reply: string): boolean {
+  if (reply === 'ok') return true;
+  throw new InternalError(`tsnet daemon: ${reply.replace(/^error: /, '')}`);
+}
+
+/** The notifier one-shot faces inject into their Controller: sync the daemon (starting it when none runs) after a DNS change. */
+export function daemonNotifier(stateDir: string): { networksChanged(ids: string[]): Promise<void> } {
+  return { networksChanged: () => syncDaemon(stateDir) };
 }

@@ -1,12 +1,26 @@
-/** `tsnet daemon`: the resident part of tsnet — the embedded resolver (and engine plugin sockets) for one state directory. */
+/**
+ * `tsnet daemon`: the resident part of tsnet for one state directory — the embedded resolver plus
+ * the resident services a launcher hands it (the CNI fast path, the Docker plugin), composed here:
+ * each starts after the resolver, a service that fails to start is reported and skipped (DNS keeps
+ * working), and they stop in reverse order.
+ */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Controller } from '../controller/controller';
-import { ConflictError } from '../errors';
+import { startResolver } from '../dns/sync';
+import { ConflictError, describe } from '../errors';
 import { log } from '../log';
 import { alive, daemonPaths } from './paths';
 
 const debug = log('tsnet:daemon');
+
+/** A resident service the daemon hosts (the CNI fast path, the Docker plugin). */
+export interface ResidentService {
+  /** For messages: "docker plugin", "cni socket". */
+  name: string;
+  /** Starts serving through the daemon's controller; `sync` applies the model to the resolver now. */
+  start(ctx: { controller: Controller; sync(): Promise<void> }): Promise<{ close(): Promise<void> | void }>;
+}
 
 /** A running daemon. */
 export interface DaemonHandle {
@@ -50,15 +64,16 @@ function isTsnetDaemon(pid: number): boolean {
 }
 
 /** Starts the daemon of stateDir: resolver kept in step with the store, and a control socket answering "sync". */
-export async function runDaemon(opts: { stateDir?: string } = {}): Promise<DaemonHandle> {
-  const controller = await Controller.open({ stateDir: opts.stateDir, resolver: 'none' });
+export async function runDaemon(opts: { stateDir?: string; services?: ResidentService[]; onServiceError?(msg: string): void } = {}): Promise<DaemonHandle> {
+  const controller = await Controller.open({ stateDir: opts.stateDir });
   const paths = daemonPaths(controller.stateDir);
   claimPidFile(paths.pid);
-  const resolver = await controller.startResolver();
+  const resolver = await startResolver(controller.dnsSource());
   fs.rmSync(paths.socket, { force: true });
   const control = net.createServer((c) => {
     c.on('data', (d) => {
-      if (String(d).trim() === 'sync') void resolver.reconcile().then(() => c.end('ok\n'));
+      // The reply says whether the change is served: a command waiting for it must not report success on a failure.
+      if (String(d).trim() === 'sync') void resolver.reconcile().then(() => c.end('ok\n'), (err) => c.end(`error: ${describe(err).replace(/\n/g, ' ')}\n`));
       else c.end('error: unknown command\n');
     });
     c.on('error', () => undefined);
@@ -66,15 +81,25 @@ export async function runDaemon(opts: { stateDir?: string } = {}): Promise<Daemo
   await new Promise<void>((resolve) => control.listen(paths.socket, resolve));
   fs.chmodSync(paths.socket, 0o600);
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
+  const sync = () => resolver.reconcile();
+  const running: { name: string; close(): Promise<void> | void }[] = [];
+  for (const service of opts.services ?? []) {
+    try {
+      running.push({ name: service.name, ...(await service.start({ controller, sync })) });
+    } catch (err) {
+      (opts.onServiceError ?? debug)(`${service.name} not started: ${describe(err)}`);
+    }
+  }
   return {
     controller,
-    sync: () => resolver.reconcile(),
+    sync,
     async close() {
+      for (const service of running.reverse()) await service.close();
       control.close();
       await resolver.close();
       fs.rmSync(paths.socket, { force: true });
       fs.rmSync(paths.pid, { force: true });
-      controller.close();
+      await controller.close();
     },
   };
 }

@@ -1,7 +1,9 @@
 /** The NetworkDriver contract: what every driver (bridge, host, none, macvlan, ipvlan, overlay) implements. */
 import type { DaemonConfig } from '../config';
 import type { NetlinkHandle } from '../kernel/netlink';
-import type { Endpoint, Network, Scope } from '../model';
+import type { DriverData, Endpoint, Network, NetworkInfo, Scope } from '../model';
+
+export type { DriverData, NetworkInfo } from '../model';
 
 /** What a driver can do; optional features are flags, never stub methods. */
 export interface DriverCapabilities {
@@ -13,36 +15,6 @@ export interface DriverCapabilities {
   dns: boolean;
   /** own: the sandbox gets its own stack; host: the host's; none: loopback only; shared: another sandbox's. */
   sandboxMode: 'own' | 'host' | 'none' | 'shared';
-}
-
-/**
- * What the controller needs to know about one network, decided by its driver from the network's
- * options (validateNetwork) and recorded with it. The controller reads these typed facts and never
- * interprets a driver's option keys.
- */
-export interface NetworkInfo {
-  /** Host device the firewall programs for this network (the bridge); absent: the network gets no rules. */
-  firewall?: { device: string; masquerade: boolean; icc: boolean };
-  /** Whether ports can be published (-p) on this network; false: refused with a clear error. */
-  publishes: boolean;
-  /** Default host address of published ports (host_binding_ipv4), else the daemon's `ip`. */
-  hostBindingIpv4?: string;
-  /** Whether the embedded resolver answers names on this network (user-defined networks of DNS-capable drivers). */
-  dns: boolean;
-  /** Whether endpoints may ask for static addresses (--ip); false on Docker's default bridge. */
-  staticAddresses: boolean;
-  /** Whether an engine (the Docker plugin) may create endpoints on it. */
-  engineEndpoints: boolean;
-  /** Interface MTU, when the network sets one. */
-  mtu?: number;
-  /**
-   * Host resources the network uses, for conflicts between networks: two networks conflict when they
-   * claim one key with different values, or either claims it 'exclusive'. E.g. a bridge claims
-   * `{"dev:br0": "exclusive"}`, a macvlan network `{"parent:eth0": "macvlan"}`.
-   */
-  claims: Record<string, string>;
-  /** Whether the network is Docker's predefined one of its driver (e.g. the default `bridge`). */
-  predefined?: boolean;
 }
 
 /** Whether two networks' claims conflict; returns the conflicting key. */
@@ -121,9 +93,12 @@ export interface NetworkDriver {
   deleteEndpoint(net: Network, ep: Endpoint): Promise<void>;
   /** Re-creates kernel objects lost since the store recorded them (after a reboot); true when it had to. */
   restore?(net: Network): Promise<boolean>;
+  /** Whether the network's kernel objects are there and up (a cheap check before taking a lock to restore). */
+  isLive?(net: Network): Promise<boolean>;
+  /** Rewrites short option names to the driver's canonical keys, before validation and recording. */
+  normalizeOptions?(options: Record<string, string>): Record<string, string>;
+  /** Typed facts for a record written by a release before typed results (it has only `driverState`). */
+  upgrade?(legacy: Network): { info: NetworkInfo; driverData: DriverData };
   /** Hairpin on the endpoint's host port, so a sandbox reaches its own published ports through the host. */
   setHairpin?(net: Network, ep: Endpoint, on: boolean): Promise<void>;
 }
-
-/** A driver's private record of one network, opaque to the controller (JSON). */
-export type DriverData = Record<string, string | number | boolean>;

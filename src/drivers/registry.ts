@@ -1,8 +1,11 @@
 /** Driver name → factory (libnetwork's drivers_linux.go): the one place drivers are registered. */
+import type { DaemonConfig } from '../config';
 import { InvalidArgumentError } from '../errors';
+import type { NetworkSpec } from '../model';
 import { BridgeDriver } from './bridge';
+import { defaultBridgeSpec } from './bridge/options';
 import type { DriverContext, NetworkDriver } from './driver';
-import { hostDriver, nullDriver } from './stackless';
+import { hostDriver, nullDriver, stacklessSpec } from './stackless';
 
 const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
   bridge: (ctx) => new BridgeDriver(ctx),
@@ -25,4 +28,9 @@ export function getDriver(drivers: Map<string, NetworkDriver>, name: string): Ne
   const d = drivers.get(name);
   if (!d) throw new InvalidArgumentError(`unknown driver "${name}": known drivers are ${[...drivers.keys()].join(', ')}`);
   return d;
+}
+
+/** The networks that always exist (Docker's bridge, host and none), as their drivers define them from the daemon config. */
+export function predefinedNetworks(cfg: DaemonConfig): { spec: NetworkSpec; defaultPool?: string }[] {
+  return [defaultBridgeSpec(cfg), { spec: stacklessSpec('host') }, { spec: stacklessSpec('null') }];
 }

@@ -6,14 +6,32 @@ import { log } from '../../log';
 import type { Endpoint, Network } from '../../model';
 import { randomHex } from '../../names';
 import { Undo } from '../../undo';
-import type { DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, SandboxHandle } from '../driver';
-import { parseBridgeOptions } from './options';
+import type { DriverCapabilities, DriverContext, DriverData, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, NetworkInfo, SandboxHandle } from '../driver';
+import { addRoutes, gatewayOf } from '../routes';
+import { type BridgeConfig, normalizeBridgeOptions, parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
 
 /** Gateway addresses of a network as CIDRs for the bridge (172.25.0.1/16). */
 function gatewayCidrs(net: Network): string[] {
   return net.ipam.filter((p) => p.gateway).map((p) => `${p.gateway}/${splitCidr(p.subnet).prefix}`);
+}
+
+/** What the driver records about a network it set up: whether the bridge is its own, and the addresses it added. */
+interface BridgeData extends DriverData {
+  /** tsnet created the bridge (true) or adopted an existing one (false: never deleted). */
+  createdBridge: boolean;
+  /** Gateway CIDRs tsnet added to an adopted bridge (space-separated), removed with the network. */
+  addedAddresses: string;
+}
+
+/** The typed facts of a bridge network. */
+function networkInfo(cfg: BridgeConfig): NetworkInfo {
+  return {
+    device: cfg.bridgeName, firewall: { masquerade: cfg.masquerade, icc: cfg.icc }, publishes: true, hostBindingIpv4: cfg.hostBindingIpv4,
+    dns: !cfg.isDefault, staticAddresses: !cfg.isDefault, engineEndpoints: true, mtu: cfg.mtu,
+    claims: { [`dev:${cfg.bridgeName}`]: 'exclusive' }, predefined: cfg.isDefault || undefined,
+  };
 }
 
 /** The bridge driver (libnetwork drivers/bridge, netavark bridge). */
@@ -23,23 +41,36 @@ export class BridgeDriver implements NetworkDriver {
 
   constructor(private readonly ctx: DriverContext) {}
 
-  validateNetwork(net: Network): Record<string, string> {
-    const cfg = parseBridgeOptions(net.id, net.options);
-    return { bridge: cfg.bridgeName };
+  normalizeOptions(options: Record<string, string>): Record<string, string> {
+    return normalizeBridgeOptions(options);
   }
 
-  async createNetwork(net: Network): Promise<void> {
+  validateNetwork(net: Network): NetworkInfo {
+    return networkInfo(parseBridgeOptions(net.id, net.options));
+  }
+
+  upgrade(legacy: Network): { info: NetworkInfo; driverData: DriverData } {
+    const cfg = parseBridgeOptions(legacy.id, legacy.options, true);
+    // Releases before 0.2 did not record ownership: a bridge the user named may have been the operator's, so it is never deleted.
+    const data: BridgeData = { createdBridge: !cfg.named, addedAddresses: '' };
+    return { info: networkInfo(cfg), driverData: data };
+  }
+
+  async createNetwork(net: Network): Promise<DriverData> {
     const h = this.ctx.host;
-    const cfg = parseBridgeOptions(net.id, net.options);
+    const cfg = parseBridgeOptions(net.id, net.options, true);
     const undo = new Undo();
+    const data: BridgeData = { createdBridge: false, addedAddresses: '' };
     try {
       let bridge = await h.getLink(cfg.bridgeName);
       if (bridge && bridge.kind !== 'bridge') throw new ConflictError(`bridge ${cfg.bridgeName}: a ${bridge.kind ?? 'non-bridge'} device of that name exists`);
       if (!bridge) {
         bridge = await h.createBridge(cfg.bridgeName, { mtu: cfg.mtu });
+        data.createdBridge = true;
         undo.push(`create bridge ${cfg.bridgeName}`, () => h.deleteLink(cfg.bridgeName));
       }
       const present = new Set((await h.listAddrs(bridge.index)).map((a) => a.cidr));
+      const added: string[] = [];
       for (const cidr of gatewayCidrs(net)) {
         if (present.has(cidr)) continue;
         try {
@@ -49,11 +80,14 @@ export class BridgeDriver implements NetworkDriver {
           if (err instanceof ConflictError) continue;
           throw err;
         }
+        added.push(cidr);
         undo.push(`add ${cidr}`, () => h.delAddr(bridge!.index, cidr));
       }
+      data.addedAddresses = added.join(' ');
       await h.setUp(bridge.index);
       undo.commit();
-      debug(`network ${net.name}: bridge ${cfg.bridgeName} ready`);
+      debug(`network ${net.name}: bridge ${cfg.bridgeName} ready (${data.createdBridge ? 'created' : 'adopted'})`);
+      return data;
     } catch (err) {
       await undo.run();
       throw err;
@@ -61,24 +95,37 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async deleteNetwork(net: Network): Promise<void> {
-    await this.ctx.host.deleteLink(net.driverState.bridge);
+    const h = this.ctx.host;
+    const data = net.driverData as BridgeData;
+    const device = net.info.device!;
+    if (data.createdBridge) {
+      await h.deleteLink(device);
+      return;
+    }
+    // An adopted bridge stays as found: only the addresses tsnet put on it go.
+    const bridge = await h.getLink(device);
+    if (!bridge) return;
+    for (const cidr of (data.addedAddresses || '').split(' ').filter(Boolean)) await h.delAddr(bridge.index, cidr);
   }
 
   async restore(net: Network): Promise<boolean> {
-    const bridge = await this.ctx.host.getLink(net.driverState.bridge);
+    const bridge = await this.ctx.host.getLink(net.info.device!);
     if (bridge?.up) return false;
     await this.createNetwork(net);
     return true;
   }
 
+  async isLive(net: Network): Promise<boolean> {
+    return !!(await this.ctx.host.getLink(net.info.device!))?.up;
+  }
+
   async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
     const h = this.ctx.host;
-    const cfg = parseBridgeOptions(net.id, net.options);
-    const bridge = await h.mustGetLink(net.driverState.bridge);
+    const bridge = await h.mustGetLink(net.info.device!);
     const hostVeth = `veth${randomHex(7)}`;
     const mac = ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined);
     // The peer is born inside the sandbox under its final name: no rename, no window where it sits in the host.
-    const veth = await h.createVeth(hostVeth, ep.ifname, { mtu: cfg.mtu ?? bridge.mtu, peerNetnsFd: sandbox.nsFd, peerMac: mac });
+    const veth = await h.createVeth(hostVeth, ep.ifname, { mtu: net.info.mtu ?? bridge.mtu, peerNetnsFd: sandbox.nsFd, peerMac: mac });
     try {
       await h.setMaster(veth.index, bridge.index);
       await h.setUp(veth.index);
@@ -94,15 +141,10 @@ export class BridgeDriver implements NetworkDriver {
     const link = await s.mustGetLink(ep.ifname);
     for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) await s.addAddr(link.index, cidr);
     await s.setUp(link.index);
-    const gateway = opts.gatewayOverride ?? net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 4)?.gateway;
-    const gateway6 = net.ipam.find((p) => p.gateway && splitCidr(p.subnet).family === 6)?.gateway;
-    // Internal networks have no way out, so no default route through them (as Docker).
-    if (opts.defaultRoute && !net.internal) {
-      // A concurrent join of the same sandbox may have set one first: keep it rather than fail.
-      const tolerate = (err: unknown) => { if (!(err instanceof ConflictError)) throw err; };
-      if (gateway && ep.ipv4) await s.addRoute({ gateway, oif: link.index }).catch(tolerate);
-      if (gateway6 && ep.ipv6) await s.addRoute({ dst: '::/0', gateway: gateway6, oif: link.index }).catch(tolerate);
-    }
+    // The daemon's default-gateway applies to the default bridge only, as Docker's.
+    const gateway = (net.info.predefined ? this.ctx.config['default-gateway'] : undefined) ?? gatewayOf(net, 4);
+    const gateway6 = gatewayOf(net, 6);
+    await addRoutes(s, link.index, ep, { gateway, gateway6, internal: net.internal, ...opts });
     return { ifname: ep.ifname, gateway, gateway6 };
   }
 
@@ -118,5 +160,9 @@ export class BridgeDriver implements NetworkDriver {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  async setHairpin(_net: Network, ep: Endpoint, on: boolean): Promise<void> {
+    if (ep.hostVeth) await this.ctx.host.setHairpin((await this.ctx.host.mustGetLink(ep.hostVeth)).index, on);
   }
 }

@@ -1,6 +1,10 @@
 /** Bridge driver options: Docker's com.docker.network.* keys, the short forms tsnet accepts, parsing and validation. */
-import { InvalidArgumentError } from '../../errors';
+import type { DaemonConfig } from '../../config';
+import { InvalidArgumentError, UnsupportedError } from '../../errors';
+import { canonicalSubnet, family, splitCidr } from '../../kernel/addr';
+import type { IpamConfig, NetworkSpec } from '../../model';
 import { validateIfname } from '../../names';
+import { DEFAULT_NETWORK_OPTION, GENERIC_OPTIONS } from '../generic-options';
 
 /** Docker's option keys for the bridge driver (libnetwork netlabel and bridge constants). */
 export const BridgeOption = {
@@ -23,20 +27,36 @@ const SHORT: Record<string, string> = {
   host_binding_ipv4: BridgeOption.hostBindingIpv4,
 };
 
+/** Real Docker bridge keys tsnet does not implement: refused by name rather than silently ignored. */
+const UNSUPPORTED = [
+  'com.docker.network.bridge.gateway_mode_ipv4',
+  'com.docker.network.bridge.gateway_mode_ipv6',
+  'com.docker.network.bridge.inhibit_ipv4',
+  'com.docker.network.bridge.trusted_host_interfaces',
+  'com.docker.network.container_iface_prefix',
+  'com.docker.network.enable_ipv4',
+];
+
+/** Every key the bridge driver accepts, for error messages and the README. */
+export const BRIDGE_KEYS = [...Object.values(BridgeOption), ...GENERIC_OPTIONS];
+
 /** Device name of the default network `bridge`, docker0-style. */
 export const DEFAULT_BRIDGE_DEVICE = 'tsnet0';
 
 /** The bridge driver's options, typed. */
 export interface BridgeConfig {
   bridgeName: string;
+  /** Whether the user named the device (it may exist already and is then adopted, never deleted). */
+  named: boolean;
   mtu?: number;
   masquerade: boolean;
   icc: boolean;
   hostBindingIpv4?: string;
+  isDefault: boolean;
 }
 
-/** Rewrites short option names to Docker's keys; unknown keys are kept (Docker keeps them too). */
-export function normalizeOptions(options: Record<string, string>): Record<string, string> {
+/** Rewrites short option names to Docker's keys. */
+export function normalizeBridgeOptions(options: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(options)) out[SHORT[k] ?? k] = v;
   return out;
@@ -49,14 +69,24 @@ function parseBool(key: string, v: string | undefined, dflt: boolean): boolean {
   throw new InvalidArgumentError(`invalid option ${key}="${v}": expected true or false`);
 }
 
-/** Whether a network is the predefined default `bridge` (no DNS, no static addresses, Docker's rules). */
-export function isDefaultBridge(net: { options: Record<string, string> }): boolean {
-  return net.options[BridgeOption.defaultBridge] === 'true';
+/** Refuses keys the bridge driver does not know (a typo would silently leave isolation off) and Docker keys it does not implement. */
+function checkKeys(options: Record<string, string>): void {
+  for (const key of Object.keys(options)) {
+    if (BRIDGE_KEYS.includes(key)) continue;
+    if (UNSUPPORTED.includes(key)) throw new UnsupportedError(`option ${key} is not supported by tsnet's bridge driver`);
+    throw new InvalidArgumentError(`unknown option "${key}" for the bridge driver: accepted keys are ${BRIDGE_KEYS.join(', ')} (or ${Object.keys(SHORT).join(', ')})`);
+  }
 }
 
-/** Parses normalized options of a network with the given id; throws InvalidArgument naming the bad option. */
-export function parseBridgeOptions(id: string, options: Record<string, string>): BridgeConfig {
+/**
+ * Parses normalized options of a network with the given id; throws InvalidArgument naming the bad
+ * option. lenient: accept unknown keys (records written by releases that kept them).
+ */
+export function parseBridgeOptions(id: string, options: Record<string, string>, lenient = false): BridgeConfig {
+  if (!lenient) checkKeys(options);
   const isDefault = options[BridgeOption.defaultBridge] === 'true';
+  if (isDefault && options[DEFAULT_NETWORK_OPTION] !== 'true') throw new InvalidArgumentError(`option ${BridgeOption.defaultBridge} is reserved for the predefined network "bridge"`);
+  const named = options[BridgeOption.name] !== undefined;
   const bridgeName = options[BridgeOption.name] ?? (isDefault ? DEFAULT_BRIDGE_DEVICE : `br-${id.slice(0, 12)}`);
   validateIfname(bridgeName, `bridge name (${BridgeOption.name})`);
   let mtu: number | undefined;
@@ -64,11 +94,47 @@ export function parseBridgeOptions(id: string, options: Record<string, string>):
     mtu = Number(options[BridgeOption.mtu]);
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidArgumentError(`invalid option ${BridgeOption.mtu}="${options[BridgeOption.mtu]}": MTU must be 68 to 65535`);
   }
+  const hostBindingIpv4 = options[BridgeOption.hostBindingIpv4];
+  if (hostBindingIpv4 !== undefined && !family(hostBindingIpv4)) throw new InvalidArgumentError(`invalid option ${BridgeOption.hostBindingIpv4}="${hostBindingIpv4}": not an IP address`);
   return {
-    bridgeName,
-    mtu,
+    bridgeName, named, mtu, isDefault, hostBindingIpv4,
     masquerade: parseBool(BridgeOption.masquerade, options[BridgeOption.masquerade], true),
     icc: parseBool(BridgeOption.icc, options[BridgeOption.icc], true),
-    hostBindingIpv4: options[BridgeOption.hostBindingIpv4],
   };
+}
+
+/** The predefined network `bridge` from the daemon config (Docker's docker0: bip, mtu, ip). */
+export function defaultBridgeSpec(cfg: DaemonConfig): { spec: NetworkSpec; defaultPool?: string } {
+  const options: Record<string, string> = {
+    [DEFAULT_NETWORK_OPTION]: 'true', [BridgeOption.defaultBridge]: 'true', [BridgeOption.name]: DEFAULT_BRIDGE_DEVICE,
+    [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'true',
+  };
+  if (cfg.mtu) options[BridgeOption.mtu] = String(cfg.mtu);
+  if (cfg.ip) options[BridgeOption.hostBindingIpv4] = cfg.ip;
+  const ipam: IpamConfig[] = cfg.bip ? [{ subnet: canonicalSubnet(cfg.bip), gateway: splitCidr(cfg.bip).ip }] : [];
+  return { spec: { name: 'bridge', driver: 'bridge', options, ipam }, defaultPool: cfg.bip ? undefined : '172.17.0.0/16' };
+}
+
+/** The bridge options a CNI bridge-style config asks for (`bridge`, `mtu`, `ipMasq`), as the CNI face translates them. */
+export function cniBridgeOptions(conf: { bridge?: string; mtu?: number; ipMasq?: boolean }): Record<string, string> {
+  const options: Record<string, string> = { [BridgeOption.masquerade]: String(!!conf.ipMasq) };
+  if (conf.bridge) options[BridgeOption.name] = conf.bridge;
+  if (conf.mtu !== undefined) options[BridgeOption.mtu] = String(conf.mtu);
+  return options;
+}
+
+/** Where a recorded bridge network differs from what a CNI config asks (only keys the config sets); undefined when compatible. */
+export function cniBridgeDifference(net: { id: string; options: Record<string, string> }, want: Record<string, string>, ipMasqGiven: boolean): string | undefined {
+  const have = parseBridgeOptions(net.id, net.options, true);
+  if (want[BridgeOption.name] && want[BridgeOption.name] !== have.bridgeName) return `bridge ${have.bridgeName}, the config asks for ${want[BridgeOption.name]}`;
+  if (want[BridgeOption.mtu] && Number(want[BridgeOption.mtu]) !== have.mtu) return `mtu ${have.mtu ?? 'default'}, the config asks for ${want[BridgeOption.mtu]}`;
+  // ipMasq is compared only when the config says it: a CLI-made network keeps its own default.
+  const masq = want[BridgeOption.masquerade] === 'true';
+  if (ipMasqGiven && masq !== have.masquerade) return `ipMasq ${have.masquerade}, the config asks for ${masq}`;
+  return undefined;
+}
+
+/** The bridge a Docker engine's network gets (Docker's plugin protocol names it by the network id). */
+export function engineBridgeOptions(networkId: string): Record<string, string> {
+  return { [BridgeOption.name]: `br-${networkId.slice(0, 12)}` };
 }
