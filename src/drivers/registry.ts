@@ -5,12 +5,16 @@ import type { NetworkSpec } from '../model';
 import { BridgeDriver } from './bridge';
 import { defaultBridgeSpec } from './bridge/options';
 import type { DriverContext, NetworkDriver } from './driver';
+import { ipvlanDriver } from './ipvlan';
+import { macvlanDriver } from './macvlan';
 import { hostDriver, nullDriver, stacklessSpec } from './stackless';
 
 const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
   bridge: (ctx) => new BridgeDriver(ctx),
   host: hostDriver,
   null: nullDriver,
+  macvlan: macvlanDriver,
+  ipvlan: ipvlanDriver,
 };
 
 /** Names a user may pass to `-d`. */

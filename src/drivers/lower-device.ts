@@ -1,0 +1,113 @@
+/**
+ * What macvlan and ipvlan share (libnetwork's macvlan and ipvlan drivers have the same shape): each
+ * endpoint is a child of the network's parent device, born inside the sandbox under its final
+ * name; no bridge, no NAT (so no -p), names served by the embedded resolver.
+ */
+import { ConflictError, InvalidArgumentError } from '../errors';
+import { macFromIpv4, splitCidr } from '../kernel/addr';
+import type { NetlinkHandle } from '../kernel/netlink';
+import { log } from '../log';
+import type { DriverData, Endpoint, Network, NetworkInfo } from '../model';
+import { GENERIC_OPTIONS } from './generic-options';
+import type { DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, SandboxHandle } from './driver';
+import { createParent, deleteParent, type ParentData, parentClaims, type ParentSpec, parentSpec } from './parent';
+import { addRoutes, gatewayOf } from './routes';
+
+const debug = log('tsnet:drivers:lower-device');
+
+/** One driver's settings of a network, parsed from its options. */
+export interface ChildMode {
+  /** Claim value on the parent: networks with different values cannot share it ('exclusive': none can). */
+  claim: string;
+  /** Only one endpoint may exist (macvlan passthru). */
+  single: boolean;
+  /** Default routes go straight out of the interface, with no gateway (ipvlan l3, l3s). */
+  onLink: boolean;
+}
+
+/** The per-driver part: option keys, mode parsing, and the child's creation. */
+export interface ChildKind {
+  name: 'macvlan' | 'ipvlan';
+  /** Option keys the driver accepts besides `parent` and the generic ones. */
+  keys: string[];
+  /** Parses the mode options; throws InvalidArgument naming a bad value. */
+  mode(options: Record<string, string>): ChildMode;
+  /** Creates the child of parentIndex called ifname inside the namespace nsFd. */
+  createChild(h: NetlinkHandle, ifname: string, parentIndex: number, o: { options: Record<string, string>; nsFd: number; mac?: string }): Promise<void>;
+}
+
+/** A macvlan or ipvlan driver. */
+export class LowerDeviceDriver implements NetworkDriver {
+  readonly capabilities: DriverCapabilities = { scope: 'local', needsIpam: true, dns: true, sandboxMode: 'own' };
+
+  constructor(private readonly ctx: DriverContext, private readonly kind: ChildKind) {}
+
+  get name(): string {
+    return this.kind.name;
+  }
+
+  validateNetwork(net: Network): NetworkInfo {
+    const accepted = ['parent', ...this.kind.keys, ...GENERIC_OPTIONS];
+    for (const key of Object.keys(net.options)) {
+      if (!accepted.includes(key)) throw new InvalidArgumentError(`unknown option "${key}" for the ${this.name} driver: accepted keys are ${accepted.join(', ')}`);
+    }
+    const mode = this.kind.mode(net.options);
+    const spec = parentSpec(net);
+    return { publishes: false, dns: true, staticAddresses: true, engineEndpoints: false, claims: parentClaims(spec, mode.claim) };
+  }
+
+  async createNetwork(net: Network): Promise<DriverData> {
+    const data: ParentData = await createParent(this.ctx.host, parentSpec(net));
+    debug(`network ${net.name}: parent ${parentSpec(net).name} ${data.createdParent ? `created (${data.parentKind})` : 'existing'}`);
+    return { ...data };
+  }
+
+  async deleteNetwork(net: Network): Promise<void> {
+    await deleteParent(this.ctx.host, parentSpec(net), net.driverData as Partial<ParentData>);
+  }
+
+  async restore(net: Network): Promise<boolean> {
+    if (!(net.driverData as Partial<ParentData>).createdParent || (await this.isLive(net))) return false;
+    await createParent(this.ctx.host, parentSpec(net));
+    return true;
+  }
+
+  async isLive(net: Network): Promise<boolean> {
+    return !!(await this.ctx.host.getLink(parentSpec(net).name));
+  }
+
+  async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
+    const h = this.ctx.host;
+    const spec: ParentSpec = parentSpec(net);
+    const parent = await h.getLink(spec.name);
+    if (!parent) throw new ConflictError(`network ${net.name}: parent interface ${spec.name} is gone`);
+    if (this.kind.mode(net.options).single) {
+      const children = (await h.listLinks()).filter((l) => l.parent === parent.index && l.kind === this.name);
+      if (children.length) throw new ConflictError(`network ${net.name}: ${this.name} passthru takes one endpoint, and ${spec.name} has one`);
+    }
+    const mac = this.name === 'macvlan' ? ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined) : undefined;
+    // Born inside the sandbox under its final name, as the bridge driver's veth peer.
+    await this.kind.createChild(h, ep.ifname, parent.index, { options: net.options, nsFd: sandbox.nsFd, mac });
+    return { mac };
+  }
+
+  async join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: JoinOptions): Promise<JoinInfo> {
+    const s = sandbox.netlink;
+    const link = await s.mustGetLink(ep.ifname);
+    for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) await s.addAddr(link.index, cidr);
+    await s.setUp(link.index);
+    const onLink = this.kind.mode(net.options).onLink;
+    const gateway = onLink ? undefined : gatewayOf(net, 4);
+    const gateway6 = onLink ? undefined : gatewayOf(net, 6);
+    await addRoutes(s, link.index, ep, { gateway, gateway6, internal: net.internal, onLink, ...opts });
+    return { ifname: ep.ifname, gateway, gateway6 };
+  }
+
+  async leave(_net: Network, ep: Endpoint, sandbox: SandboxHandle | undefined): Promise<void> {
+    if (sandbox) await sandbox.netlink.deleteLink(ep.ifname);
+  }
+
+  async deleteEndpoint(): Promise<void> {
+    // The child lives in the sandbox: leave removed it, or the kernel did with the namespace.
+  }
+}
