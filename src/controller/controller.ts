@@ -5,7 +5,6 @@ import { createDrivers } from '../drivers/registry';
 import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { withFileLock } from '../kernel/lock';
 import { runInteractive } from '../kernel/exec';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
@@ -16,7 +15,7 @@ import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, lis
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
-import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreNetwork, restoreNetworks } from './network';
+import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
 import { FaceRecords } from './records';
 import { dnsSource, type DnsSource } from './dns-source';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
@@ -49,11 +48,6 @@ export interface AttachmentState {
   /** Routes of the sandbox's main table through that interface (dst undefined: default route). */
   routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
 }
-
-/** Lock file serialising network creation and restore between processes (the CNI plugin's ADDs run in parallel). */
-const NETWORK_LOCK = 'cni-network.lock';
-/** Creating a bridge with its firewall rules can take seconds under load. */
-const NETWORK_LOCK_TIMEOUT_MS = 60_000;
 
 const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
@@ -135,14 +129,7 @@ export class Controller {
    * serialised between processes, so two never rebuild one network at once.
    */
   async restoreNetwork(ref: string): Promise<boolean> {
-    const net = await findNetwork(this.core, ref);
-    const driver = driverOf(this.core, net);
-    if (!driver.isLive || (await driver.isLive(net))) return true;
-    return withFileLock(path.join(this.core.stateDir, NETWORK_LOCK), async () => {
-      const current = await findNetwork(this.core, net.id);
-      if (!(await driver.isLive!(current))) await restoreNetwork(this.core, current);
-      return driver.isLive!(current);
-    }, NETWORK_LOCK_TIMEOUT_MS);
+    return restoreIfLost(this.core, await findNetwork(this.core, ref));
   }
 
   /**
@@ -153,11 +140,11 @@ export class Controller {
   async ensureNetwork(spec: NetworkSpec): Promise<{ network: Network; created: boolean }> {
     const existing = await findNetwork(this.core, spec.name).catch((err) => { if (err instanceof NotFoundError) return undefined; throw err; });
     if (existing && !existing.transition) return { network: existing, created: false };
-    return withFileLock(path.join(this.core.stateDir, NETWORK_LOCK), async () => {
+    return withNetworkLock(this.core, async () => {
       const again = await findNetwork(this.core, spec.name).catch((err) => { if (err instanceof NotFoundError) return undefined; throw err; });
       if (again) return { network: again, created: false };
       return { network: await createNetwork(this.core, spec), created: true };
-    }, NETWORK_LOCK_TIMEOUT_MS);
+    });
   }
 
   /** Whether the network's kernel objects are there and up, without changing anything. */

@@ -1,5 +1,7 @@
 /** Network lifecycle: create (validate, allocate, build), delete, prune, the predefined networks and restore. */
+import * as path from 'node:path';
 import { conflictingClaim } from '../drivers/driver';
+import { withFileLock } from '../kernel/lock';
 import { DEFAULT_NETWORK_OPTION, isPredefined } from '../drivers/generic-options';
 import { predefinedNetworks } from '../drivers/registry';
 import { getDriver } from '../drivers/registry';
@@ -13,6 +15,16 @@ import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
 const debug = log('tsnet:controller:network');
+
+/** Lock file serialising network creation, restore and teardown between processes (the CNI plugin's ADDs run in parallel). */
+const NETWORK_LOCK = 'cni-network.lock';
+/** Creating a bridge with its firewall rules can take seconds under load. */
+const NETWORK_LOCK_TIMEOUT_MS = 60_000;
+
+/** Runs fn holding the network lock of this state directory (flock: the kernel drops it if the holder dies). */
+export function withNetworkLock<T>(core: Core, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(path.join(core.stateDir, NETWORK_LOCK), fn, NETWORK_LOCK_TIMEOUT_MS);
+}
 
 /** Destinations of the host's routes, for the overlap check (default routes and the routes of `ownDevice` excluded). */
 export async function hostRoutes(core: Core, ownDevice?: string): Promise<string[]> {
@@ -116,9 +128,12 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
     t.put(keys.network(current.id), { ...current, transition: 'deleting' });
     return current;
   });
-  const fw = firewallNetwork(net);
-  if (fw) await core.firewall.teardownNetwork(fw);
-  await driverOf(core, net).deleteNetwork(net);
+  // Under the lock a restore takes, so a concurrent restore never re-creates what this removes.
+  await withNetworkLock(core, async () => {
+    const fw = firewallNetwork(net);
+    if (fw) await core.firewall.teardownNetwork(fw);
+    await driverOf(core, net).deleteNetwork(net);
+  });
   await forgetNetwork(core, net);
   return net;
 }
@@ -152,7 +167,14 @@ export async function ensurePredefined(core: Core): Promise<void> {
 /** Re-creates the kernel objects of one network if the kernel lost them, with its firewall rules and published ports; true when it had to. */
 export async function restoreNetwork(core: Core, net: Network): Promise<boolean> {
   const driver = driverOf(core, net);
-  if (!driver.restore || !(await driver.restore(net))) return false;
+  const data = await driver.restore?.(net);
+  if (!data) return false;
+  net.driverData = data;
+  // Written back with the typed facts, so a record of an older release is current from now on.
+  await networkStore(core, net).txn(async (t) => {
+    const current = await t.get<Network>(keys.network(net.id));
+    if (current && !current.transition) t.put(keys.network(net.id), { ...current, info: net.info, driverData: data });
+  });
   const fw = firewallNetwork(net);
   if (!fw) return true;
   await core.firewall.setupNetwork(fw);
@@ -160,11 +182,27 @@ export async function restoreNetwork(core: Core, net: Network): Promise<boolean>
   return true;
 }
 
+/**
+ * Re-creates the kernel objects of one network if they are gone, under the network lock and on a
+ * fresh read of its record: a network being created or removed by another process (or gone) is left alone.
+ */
+export async function restoreIfLost(core: Core, net: Network): Promise<boolean> {
+  const driver = driverOf(core, net);
+  if (!driver.isLive || (await driver.isLive(net))) return true;
+  return withNetworkLock(core, async () => {
+    const raw = await networkStore(core, net).get<Network>(keys.network(net.id));
+    if (!raw || raw.transition) return false;
+    const current = withInfo(core, raw);
+    if (!(await driver.isLive!(current))) await restoreNetwork(core, current);
+    return driver.isLive!(current);
+  });
+}
+
 /** Re-creates kernel objects of this host's recorded networks that the kernel lost (after a reboot). */
 export async function restoreNetworks(core: Core): Promise<void> {
   for (const { value } of await core.local.list<Network>('network/')) {
     // A network another process is creating or deleting is that process's business.
     if (value.transition) continue;
-    await restoreNetwork(core, withInfo(core, value));
+    await restoreIfLost(core, withInfo(core, value));
   }
 }

@@ -91,8 +91,8 @@ export interface NetworkDriver {
   leave(net: Network, ep: Endpoint, sandbox: SandboxHandle | undefined): Promise<void>;
   /** Removes the endpoint's host-side objects; missing ones count as removed. */
   deleteEndpoint(net: Network, ep: Endpoint): Promise<void>;
-  /** Re-creates kernel objects lost since the store recorded them (after a reboot); true when it had to. */
-  restore?(net: Network): Promise<boolean>;
+  /** Re-creates kernel objects lost since the store recorded them (after a reboot); returns the new driver data when it had to. */
+  restore?(net: Network): Promise<DriverData | undefined>;
   /** Whether the network's kernel objects are there and up (a cheap check before taking a lock to restore). */
   isLive?(net: Network): Promise<boolean>;
   /** Rewrites short option names to the driver's canonical keys, before validation and recording. */

@@ -66,10 +66,9 @@ export class LowerDeviceDriver implements NetworkDriver {
     await deleteParent(this.ctx.host, parentSpec(net), net.driverData as Partial<ParentData>);
   }
 
-  async restore(net: Network): Promise<boolean> {
-    if (!(net.driverData as Partial<ParentData>).createdParent || (await this.isLive(net))) return false;
-    await createParent(this.ctx.host, parentSpec(net));
-    return true;
+  async restore(net: Network): Promise<DriverData | undefined> {
+    if (!(net.driverData as Partial<ParentData>).createdParent || (await this.isLive(net))) return undefined;
+    return { ...(await createParent(this.ctx.host, parentSpec(net))) };
   }
 
   async isLive(net: Network): Promise<boolean> {

@@ -108,11 +108,13 @@ export class BridgeDriver implements NetworkDriver {
     for (const cidr of (data.addedAddresses || '').split(' ').filter(Boolean)) await h.delAddr(bridge.index, cidr);
   }
 
-  async restore(net: Network): Promise<boolean> {
+  async restore(net: Network): Promise<DriverData | undefined> {
     const bridge = await this.ctx.host.getLink(net.info.device!);
-    if (bridge?.up) return false;
-    await this.createNetwork(net);
-    return true;
+    if (bridge?.up) return undefined;
+    const made = (await this.createNetwork(net)) as BridgeData;
+    const had = net.driverData as Partial<BridgeData>;
+    // A bridge that was adopted stays adopted while it exists; one tsnet re-made is its own.
+    return { createdBridge: !bridge || !!had.createdBridge, addedAddresses: [had.addedAddresses, made.addedAddresses].filter(Boolean).join(' ') };
   }
 
   async isLive(net: Network): Promise<boolean> {
