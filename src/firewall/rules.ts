@@ -18,9 +18,9 @@ export interface FirewallNetwork {
   subnets: string[];
   /** No outside connectivity: nothing enters or leaves the bridge from/to other interfaces. */
   internal: boolean;
-  /** com.docker.network.bridge.enable_ip_masquerade */
+  /** Masquerade traffic leaving the network (the driver decides from its options). */
   masquerade: boolean;
-  /** com.docker.network.bridge.enable_icc */
+  /** Sandboxes of the network may talk to each other (inter-container communication). */
   icc: boolean;
 }
 

@@ -50,6 +50,30 @@ describe('architecture', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('keeps driver-specific options inside src/drivers/<name>/ (the controller reads typed NetworkInfo)', () => {
+    // Faces translate their own config only through functions a driver exports (cniBridgeOptions, …).
+    const driverKeys = /com\.docker\.network\.(bridge|driver)\.|driverState|macvlan_mode|ipvlan_mode|\bBridgeOption\b/;
+    const outside = [...SRC.filter((f) => !f.startsWith('src/drivers/') && f !== 'src/model.ts'), ...FACES];
+    const offenders = outside.filter((f) => driverKeys.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('has the daemon depend on the controller, never the controller on the daemon', () => {
+    const offenders = sources('src/controller').flatMap((f) => imports(f).filter((s) => s.startsWith('.') && resolve(f, s).startsWith('src/daemon')).map((s) => `${f}: ${s}`));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('exports no kernel internals from the library API', () => {
+    const index = fs.readFileSync(path.join(ROOT, 'src/index.ts'), 'utf8');
+    const leaked = ['NetlinkHandle', 'withFileLock', 'withNetns', "from './kernel/netlink'", "from './kernel/lock'", "from './store/"].filter((name) => index.includes(name));
+    assert.deepEqual(leaked, []);
+  });
+
+  it('lets faces write no raw store keys', () => {
+    const offenders = FACES.filter((f) => /\.txn\(|\bstore\.(get|list|put)\b|'(network|endpoint|sandbox|port|ipam)\//.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('has no import cycles in src/', () => {
     const graph = new Map(SRC.map((f) => [f.replace(/\.ts$/, '').replace(/\/index$/, ''), imports(f).filter((s) => s.startsWith('.') && !s.endsWith('.json')).map((s) => resolve(f, s))]));
     const state = new Map<string, 'open' | 'done'>();
