@@ -17,7 +17,7 @@ const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.
 /** Where the bundle goes by default: beside the compiled entry point, so node_modules resolve as for it. */
 export const BUNDLE_FILE = path.join(ROOT, 'build', 'plugins', 'cni', 'tsnet-cni.js');
 /** Packages with native parts: their loaders find .node files relative to themselves. */
-const EXTERNAL = ['better-sqlite3', 'koffi', 'netlink', 'netlink/*', '*.node'];
+const EXTERNAL = ['better-sqlite3', 'koffi', '*.node'];
 
 /** validate.ts's contract, backed by the schema compiled ahead of time. */
 function standaloneValidator(): string {
@@ -59,11 +59,6 @@ class LazyAjv {
 module.exports = { __esModule: true, default: LazyAjv };
 `;
 
-/** The netlink package's index loads its nl80211, wg and genl families too; tsnet uses only rtnetlink. */
-const RTNETLINK_ONLY = `
-module.exports = { createRtNetlink: require('netlink/dist/rt/rt').createRtNetlink, FlagsNew: require('netlink/dist/constants').FlagsNew };
-`;
-
 /**
  * koffi's index.js finds its native module through its build tooling, which loads https, zlib and
  * crypto (~25 ms). The bundle is built on the machine it runs on, so it can name the module directly;
@@ -81,12 +76,12 @@ module.exports = native;
 `;
 }
 
-/** Loads heavy core dependencies lazily or in part (see LAZY_AJV, RTNETLINK_ONLY and koffiDirect). */
+/** Loads heavy core dependencies lazily or in part (see LAZY_AJV and koffiDirect). */
 const lighterCore: esbuild.Plugin = {
   name: 'lighter-core',
   setup(build) {
-    const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, netlink: RTNETLINK_ONLY, koffi: koffiDirect() };
-    build.onResolve({ filter: /^(ajv|netlink|koffi)$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
+    const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, koffi: koffiDirect() };
+    build.onResolve({ filter: /^(ajv|koffi)$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
     build.onLoad({ filter: /.*/, namespace: 'lighter-core' }, (args) => ({ contents: contents[args.path], loader: 'js', resolveDir: ROOT }));
   },
 };
@@ -127,8 +122,6 @@ export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } =
     plugins: [precompiledSchema, lighterCore, buildTreeDirname],
     logLevel: 'warning',
   });
-  // The deep netlink paths are external: fail the build, not the first ADD, if the package moved them.
-  for (const deep of ['netlink/dist/rt/rt', 'netlink/dist/constants']) require.resolve(deep, { paths: [ROOT] });
   const same = fs.existsSync(outfile) && fs.readFileSync(tmp).equals(fs.readFileSync(outfile));
   if (same) {
     // Unchanged: keep the file and the code cache the wrapper made for it.

@@ -19,6 +19,9 @@ interface Libc {
   bind(fd: number, addr: Buffer, len: number): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   close(fd: number): number;
+  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  strerror(errno: number): string;
   errno(): number;
 }
 
@@ -28,7 +31,6 @@ let bound: Libc | undefined;
 export function libc(): Libc {
   if (bound) return bound;
   const lib = koffi.load('libc.so.6');
-  const errnoLocation = lib.func('int *__errno_location(void)');
   bound = {
     setns: lib.func('int setns(int fd, int nstype)'),
     unshare: lib.func('int unshare(int flags)'),
@@ -40,7 +42,12 @@ export function libc(): Libc {
     bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
     close: lib.func('int close(int fd)'),
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+    sendto: lib.func('long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)'),
+    // Buffers are passed in place, so recv fills the caller's memory.
+    recv: lib.func('long recv(int fd, void *buf, size_t len, int flags)'),
+    strerror: lib.func('const char *strerror(int errnum)'),
+    // The thread's current errno: callers read it right after the failed call, before other native work.
+    errno: () => koffi.errno(),
   } as Libc;
   return bound;
 }

@@ -1,91 +1,26 @@
 /**
  * NetlinkHandle: rtnetlink bound to one network namespace (netavark's Socket, libnetwork's nlHandle).
- * A netlink socket keeps the namespace it was created in, so the handle switches only to open it.
+ * Each handle owns one synchronous NETLINK_ROUTE socket (rtnetlink/socket.ts): a call sends its
+ * request and reads the answer before it returns, so calls on a handle never interleave, every
+ * call has a timeout, and no native code calls back into JavaScript. Methods return promises for
+ * the callers' sake; the kernel work is done by the time they return.
  */
-import { createRtNetlink, FlagsNew, type RtNetlinkSocket, type rt } from 'netlink';
-import { ConflictError, InternalError, NotFoundError, TsnetError } from '../errors';
-import { bufferToIp, bufferToMac, ipToBuffer, macToBuffer, splitCidr } from './addr';
-import { withNetns } from './netns';
+import { NotFoundError } from '../errors';
+import { macToBuffer } from './addr';
+import * as address from './rtnetlink/address';
+import type { AddrInfo } from './rtnetlink/address';
+import * as kinds from './rtnetlink/link-kinds';
+import type { BridgePortOptions, IpvlanOptions, MacvlanOptions, VxlanOptions } from './rtnetlink/link-kinds';
+import * as link from './rtnetlink/link';
+import type { LinkInfo, LinkRef } from './rtnetlink/link';
+import * as neigh from './rtnetlink/neigh';
+import type { FdbInfo, NeighInfo } from './rtnetlink/neigh';
+import type { Request } from './rtnetlink/nlmsg';
+import * as route from './rtnetlink/route';
+import type { RouteInfo, RouteSpec } from './rtnetlink/route';
+import { RtnlSocket } from './rtnetlink/socket';
 
-/** A link as tsnet cares about it. */
-export interface LinkInfo {
-  index: number;
-  name: string;
-  kind?: string;
-  mtu: number;
-  mac?: string;
-  master?: number;
-  up: boolean;
-}
-
-/** An address on a link. */
-export interface AddrInfo {
-  index: number;
-  cidr: string;
-  family: 4 | 6;
-}
-
-/** A route in the main table. */
-export interface RouteInfo {
-  dst?: string;
-  gateway?: string;
-  oif?: number;
-  family: 4 | 6;
-}
-
-/** Settings of a VXLAN device. */
-export interface VxlanOptions {
-  vni: number;
-  local?: string;
-  port?: number;
-  learning?: boolean;
-  mtu?: number;
-  /** Underlay device index. */
-  link?: number;
-}
-
-const CREATE = FlagsNew.CREATE | FlagsNew.EXCL;
-const AF_INET = 2, AF_INET6 = 10, AF_BRIDGE = 7;
-const RT_TABLE_MAIN = 254;
-// IFLA_LINKINFO nesting: IFLA_INFO_KIND=1, IFLA_INFO_DATA=2; VETH_INFO_PEER=1; IFLA_IFNAME=3, IFLA_MTU=4, IFLA_ADDRESS=1, IFLA_NET_NS_FD=28.
-const INFO_KIND = 1, INFO_DATA = 2, VETH_INFO_PEER = 1;
-const IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_NET_NS_FD = 28;
-const RTM_SETLINK = 19, IFLA_PROTINFO = 12, NLA_F_NESTED = 0x8000, IFLA_BRPORT_MODE = 4;
-
-/** One netlink attribute, padded to 4 bytes. */
-function nla(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const buf = Buffer.alloc((len + 3) & ~3);
-  buf.writeUInt16LE(len, 0);
-  buf.writeUInt16LE(type, 2);
-  payload.copy(buf, 4);
-  return buf;
-}
-const nlaStr = (type: number, s: string) => nla(type, Buffer.from(s + '\0'));
-const nlaU32 = (type: number, n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return nla(type, b); };
-const nlaU16 = (type: number, n: number, be = false) => { const b = Buffer.alloc(2); be ? b.writeUInt16BE(n) : b.writeUInt16LE(n); return nla(type, b); };
-const nlaU8 = (type: number, n: number) => nla(type, Buffer.from([n]));
-
-/** The IFLA_INFO_KIND inside a raw IFLA_LINKINFO. */
-function kindOf(linkinfo?: Buffer): string | undefined {
-  for (let off = 0; linkinfo && off + 4 <= linkinfo.length; ) {
-    const len = linkinfo.readUInt16LE(off), type = linkinfo.readUInt16LE(off + 2);
-    if (len < 4) break;
-    if (type === INFO_KIND) return linkinfo.subarray(off + 4, off + len).toString().replace(/\0+$/, '');
-    off += (len + 3) & ~3;
-  }
-  return undefined;
-}
-
-/** Maps a netlink rejection to a typed error naming what was being done. */
-function wrap(what: string, err: unknown): TsnetError {
-  if (err instanceof TsnetError) return err;
-  const code = /rejected: (\w+)/.exec((err as Error)?.message ?? '')?.[1] ?? 'EIO';
-  const msg = `${what}: ${code}`;
-  if (code === 'EEXIST' || code === 'EADDRINUSE' || code === 'EBUSY') return new ConflictError(msg, { cause: err });
-  if (code === 'ENODEV' || code === 'ENOENT' || code === 'ESRCH' || code === 'EADDRNOTAVAIL') return new NotFoundError(msg, { cause: err });
-  return new InternalError(msg, { cause: err });
-}
+export type { AddrInfo, BridgePortOptions, FdbInfo, IpvlanOptions, LinkInfo, MacvlanOptions, NeighInfo, RouteInfo, VxlanOptions };
 
 /** Whether err is a NotFoundError (teardown treats "not found" as done). */
 export function isNotFound(err: unknown): boolean {
@@ -94,223 +29,227 @@ export function isNotFound(err: unknown): boolean {
 
 /** rtnetlink operations in one namespace. */
 export class NetlinkHandle {
-  private constructor(private readonly sock: RtNetlinkSocket, readonly nsPath?: string) {}
+  private constructor(private readonly sock: RtnlSocket, readonly nsPath?: string) {}
 
   /** A handle in the namespace at nsPath, or in the process's own namespace when nsPath is undefined. */
-  static open(nsPath?: string): NetlinkHandle {
-    const sock = nsPath ? withNetns(nsPath, () => createRtNetlink()) : createRtNetlink();
-    return new NetlinkHandle(sock, nsPath);
+  static open(nsPath?: string, opts: { timeoutMs?: number } = {}): NetlinkHandle {
+    return new NetlinkHandle(RtnlSocket.open(nsPath, opts.timeoutMs), nsPath);
   }
 
-  /** Closes the socket. */
+  /** Closes the socket; calls after it fail with an InternalError. */
   close(): void {
-    this.sock.socket.close();
+    this.sock.close();
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** Sends a request that answers with an ACK. */
+  private async ack(what: string, req: Request): Promise<void> {
+    this.sock.request(what, req);
+  }
+
+  /** Sends a delete: false when the object was not there. */
+  private async remove(what: string, req: Request): Promise<boolean> {
     try {
-      return await fn();
+      this.sock.request(what, req);
+      return true;
     } catch (err) {
-      throw wrap(what, err);
+      if (isNotFound(err)) return false;
+      throw err;
     }
   }
 
   /** The link with this name or index, or undefined. */
-  async getLink(nameOrIndex: string | number): Promise<LinkInfo | undefined> {
-    const [data, attrs] = typeof nameOrIndex === 'number' ? [{ index: nameOrIndex }, {}] : [{}, { ifname: nameOrIndex }];
+  async getLink(nameOrIndex: LinkRef): Promise<LinkInfo | undefined> {
     try {
-      const [msg] = await this.sock.getLink(data, attrs);
-      return msg ? toLinkInfo(msg) : undefined;
+      const [msg] = this.sock.request(`get link ${nameOrIndex}`, link.getLink(nameOrIndex));
+      return msg ? link.decodeLink(msg.body) : undefined;
     } catch (err) {
-      const e = wrap(`get link ${nameOrIndex}`, err);
-      if (isNotFound(e)) return undefined;
-      throw e;
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 
   /** Like getLink, but a missing link is a NotFoundError. */
-  async mustGetLink(nameOrIndex: string | number): Promise<LinkInfo> {
-    const link = await this.getLink(nameOrIndex);
-    if (!link) throw new NotFoundError(`link ${nameOrIndex}: does not exist`);
-    return link;
+  async mustGetLink(nameOrIndex: LinkRef): Promise<LinkInfo> {
+    const found = await this.getLink(nameOrIndex);
+    if (!found) throw new NotFoundError(`link ${nameOrIndex}: does not exist`);
+    return found;
   }
 
   /** Every link in the namespace. */
   async listLinks(): Promise<LinkInfo[]> {
-    return this.call('list links', async () => (await this.sock.getLinks()).map(toLinkInfo));
+    return this.sock.dump('list links', link.dumpLinks()).map((m) => link.decodeLink(m.body));
+  }
+
+  /** Creates a link and returns it as the kernel made it. */
+  private async create(what: string, name: string, req: Request): Promise<LinkInfo> {
+    this.sock.request(what, req);
+    return this.mustGetLink(name);
   }
 
   /** Creates a bridge device (down). */
   async createBridge(name: string, opts: { mtu?: number; mac?: string } = {}): Promise<LinkInfo> {
-    await this.call(`create bridge ${name}`, () =>
-      this.sock.newLink({}, { ifname: name, mtu: opts.mtu, address: opts.mac ? macToBuffer(opts.mac) : undefined, linkinfo: nlaStr(INFO_KIND, 'bridge') }, { flags: CREATE }));
-    return this.mustGetLink(name);
+    return this.create(`create bridge ${name}`, name, kinds.newBridge({ name, mtu: opts.mtu, mac: opts.mac ? macToBuffer(opts.mac) : undefined }));
   }
 
   /** Creates a veth pair; the peer is created straight into the namespace peerNetnsFd when given. */
   async createVeth(hostName: string, peerName: string, opts: { mtu?: number; peerNetnsFd?: number; peerMac?: string } = {}): Promise<LinkInfo> {
-    const peerAttrs = [nlaStr(IFLA_IFNAME, peerName)];
-    if (opts.mtu) peerAttrs.push(nlaU32(IFLA_MTU, opts.mtu));
-    if (opts.peerMac) peerAttrs.push(nla(IFLA_ADDRESS, macToBuffer(opts.peerMac)));
-    if (opts.peerNetnsFd !== undefined) peerAttrs.push(nlaU32(IFLA_NET_NS_FD, opts.peerNetnsFd));
-    // VETH_INFO_PEER carries a struct ifinfomsg (16 zero bytes) followed by the peer's attributes.
-    const peer = nla(VETH_INFO_PEER, Buffer.concat([Buffer.alloc(16), ...peerAttrs]));
-    const linkinfo = Buffer.concat([nlaStr(INFO_KIND, 'veth'), nla(INFO_DATA, peer)]);
-    await this.call(`create veth ${hostName}`, () => this.sock.newLink({}, { ifname: hostName, mtu: opts.mtu, linkinfo }, { flags: CREATE }));
-    return this.mustGetLink(hostName);
+    const peer = { name: peerName, mtu: opts.mtu, mac: opts.peerMac ? macToBuffer(opts.peerMac) : undefined, netnsFd: opts.peerNetnsFd };
+    return this.create(`create veth ${hostName}`, hostName, kinds.newVeth({ name: hostName, mtu: opts.mtu }, peer));
   }
 
-  /** Creates a VXLAN device (down). */
+  /** Creates a VXLAN device (down); learning is off unless asked for. */
   async createVxlan(name: string, o: VxlanOptions): Promise<LinkInfo> {
-    // IFLA_VXLAN_ID=1, LINK=3, LOCAL=4, LEARNING=7, PORT=15 (big endian), LOCAL6=17.
-    const data = [nlaU32(1, o.vni), nlaU8(7, o.learning ? 1 : 0), nlaU16(15, o.port ?? 4789, true)];
-    if (o.link) data.push(nlaU32(3, o.link));
-    if (o.local) data.push(nla(splitCidr(o.local).family === 4 ? 4 : 17, ipToBuffer(o.local)));
-    const linkinfo = Buffer.concat([nlaStr(INFO_KIND, 'vxlan'), nla(INFO_DATA, Buffer.concat(data))]);
-    await this.call(`create vxlan ${name}`, () => this.sock.newLink({}, { ifname: name, mtu: o.mtu, linkinfo }, { flags: CREATE }));
-    return this.mustGetLink(name);
+    return this.create(`create vxlan ${name}`, name, kinds.newVxlan({ name, mtu: o.mtu }, o));
   }
 
-  private async setLink(what: string, index: number, data: rt.Link, attrs: Parameters<RtNetlinkSocket['setLink']>[1]): Promise<void> {
-    await this.call(what, () => this.sock.setLink({ index, ...data }, attrs));
+  /** Creates a macvlan on parentIndex; with netnsFd it is made straight in that namespace and undefined is returned. */
+  async createMacvlan(name: string, parentIndex: number, o: MacvlanOptions): Promise<LinkInfo | undefined> {
+    const common = { name, parent: parentIndex, mtu: o.mtu, mac: o.mac ? macToBuffer(o.mac) : undefined, netnsFd: o.netnsFd };
+    const req = kinds.newMacvlan(common, o.mode);
+    if (o.netnsFd === undefined) return this.create(`create macvlan ${name}`, name, req);
+    this.sock.request(`create macvlan ${name}`, req);
+    return undefined;
+  }
+
+  /** Creates an ipvlan on parentIndex; with netnsFd it is made straight in that namespace and undefined is returned. */
+  async createIpvlan(name: string, parentIndex: number, o: IpvlanOptions): Promise<LinkInfo | undefined> {
+    const req = kinds.newIpvlan({ name, parent: parentIndex, mtu: o.mtu, netnsFd: o.netnsFd }, o.mode, o.flag);
+    if (o.netnsFd === undefined) return this.create(`create ipvlan ${name}`, name, req);
+    this.sock.request(`create ipvlan ${name}`, req);
+    return undefined;
+  }
+
+  /** Creates an 802.1Q vlan device vlanId on parentIndex (down). */
+  async createVlan(name: string, parentIndex: number, vlanId: number, o: { mtu?: number } = {}): Promise<LinkInfo> {
+    return this.create(`create vlan ${name}`, name, kinds.newVlan({ name, parent: parentIndex, mtu: o.mtu }, vlanId));
+  }
+
+  /** Creates a dummy device (down). */
+  async createDummy(name: string, o: { mtu?: number } = {}): Promise<LinkInfo> {
+    return this.create(`create dummy ${name}`, name, kinds.newDummy({ name, mtu: o.mtu }));
   }
 
   /** Sets the link administratively up. */
-  setUp(index: number): Promise<void> {
-    return this.setLink(`set link ${index} up`, index, { flags: { up: true }, change: { up: true } }, {});
+  async setUp(index: number): Promise<void> {
+    return this.ack(`set link ${index} up`, link.setLinkUp(index, true));
   }
 
   /** Sets the link administratively down. */
-  setDown(index: number): Promise<void> {
-    return this.setLink(`set link ${index} down`, index, { flags: {}, change: { up: true } }, {});
+  async setDown(index: number): Promise<void> {
+    return this.ack(`set link ${index} down`, link.setLinkUp(index, false));
   }
 
   /** Enslaves the link to a bridge (masterIndex 0 releases it). */
-  setMaster(index: number, masterIndex: number): Promise<void> {
-    return this.setLink(`set master of link ${index}`, index, {}, { master: masterIndex });
+  async setMaster(index: number, masterIndex: number): Promise<void> {
+    return this.ack(`set master of link ${index}`, link.setLinkMaster(index, masterIndex));
   }
 
-  /** Moves the link into the namespace behind nsFd. */
-  setNetns(index: number, nsFd: number): Promise<void> {
-    return this.setLink(`move link ${index} to namespace`, index, {}, { netNsFd: nsFd });
+  /** Releases the link from its bridge. */
+  async setNoMaster(index: number): Promise<void> {
+    return this.ack(`release link ${index} from its master`, link.setLinkMaster(index, 0));
+  }
+
+  /** Moves the link into the namespace behind nsFd, renamed to newName there when given. */
+  async setNetns(index: number, nsFd: number, newName?: string): Promise<void> {
+    return this.ack(`move link ${index} to namespace${newName ? ` as ${newName}` : ''}`, link.setLinkNetns(index, nsFd, newName));
   }
 
   /** Renames a link (it must be down). */
-  rename(index: number, name: string): Promise<void> {
-    return this.setLink(`rename link ${index} to ${name}`, index, {}, { ifname: name });
+  async rename(index: number, name: string): Promise<void> {
+    return this.ack(`rename link ${index} to ${name}`, link.setLinkName(index, name));
   }
 
   /** Sets the MTU. */
-  setMtu(index: number, mtu: number): Promise<void> {
-    return this.setLink(`set mtu of link ${index}`, index, {}, { mtu });
+  async setMtu(index: number, mtu: number): Promise<void> {
+    return this.ack(`set mtu of link ${index}`, link.setLinkMtu(index, mtu));
   }
 
   /** Sets the hardware address. */
-  setMac(index: number, mac: string): Promise<void> {
-    return this.setLink(`set mac of link ${index}`, index, {}, { address: macToBuffer(mac) });
+  async setMac(index: number, mac: string): Promise<void> {
+    return this.ack(`set mac of link ${index}`, link.setLinkMac(index, macToBuffer(mac)));
   }
 
   /** Sets hairpin mode on a bridge port, so traffic can leave through the port it came in (published-port hairpin). */
   async setHairpin(index: number, on: boolean): Promise<void> {
-    // RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO nested (NLA_F_NESTED is required) holding IFLA_BRPORT_MODE.
-    const ifinfo = Buffer.alloc(16);
-    ifinfo.writeUInt8(AF_BRIDGE, 0);
-    ifinfo.writeInt32LE(index, 4);
-    const msg = Buffer.concat([ifinfo, nla(IFLA_PROTINFO | NLA_F_NESTED, nlaU8(IFLA_BRPORT_MODE, on ? 1 : 0))]);
-    await this.call(`set hairpin on link ${index}`, () => this.sock.request(RTM_SETLINK, msg));
+    return this.ack(`set hairpin on link ${index}`, kinds.setBridgePort(index, { hairpin: on }));
+  }
+
+  /** Sets bridge port flags of an enslaved link (the overlay turns learning off and neighbour suppression on). */
+  async setBridgePort(index: number, o: BridgePortOptions): Promise<void> {
+    return this.ack(`set bridge port flags on link ${index}`, kinds.setBridgePort(index, o));
   }
 
   /** Deletes a link; returns false when it did not exist. */
-  async deleteLink(nameOrIndex: string | number): Promise<boolean> {
-    const [data, attrs] = typeof nameOrIndex === 'number' ? [{ index: nameOrIndex }, {}] : [{}, { ifname: nameOrIndex }];
-    try {
-      await this.sock.delLink(data, attrs);
-      return true;
-    } catch (err) {
-      const e = wrap(`delete link ${nameOrIndex}`, err);
-      if (isNotFound(e)) return false;
-      throw e;
-    }
+  async deleteLink(nameOrIndex: LinkRef): Promise<boolean> {
+    return this.remove(`delete link ${nameOrIndex}`, link.delLink(nameOrIndex));
   }
 
   /** Adds an address (CIDR) to a link; v6 addresses skip duplicate address detection, as netavark does. */
   async addAddr(index: number, cidr: string): Promise<void> {
-    const { ip, prefix, family } = splitCidr(cidr);
-    const bytes = ipToBuffer(ip);
-    await this.call(`add address ${cidr} to link ${index}`, () =>
-      this.sock.newAddress(
-        { family: family === 4 ? AF_INET : AF_INET6, prefixlen: prefix, index, flags: family === 6 ? { nodad: true } : {} },
-        family === 4 ? { local: bytes, address: bytes } : { address: bytes },
-        { flags: CREATE },
-      ));
+    return this.ack(`add address ${cidr} to link ${index}`, address.newAddr(index, cidr));
   }
 
   /** Removes an address; returns false when it was not there. */
   async delAddr(index: number, cidr: string): Promise<boolean> {
-    const { ip, prefix, family } = splitCidr(cidr);
-    const bytes = ipToBuffer(ip);
-    try {
-      await this.sock.delAddress({ family: family === 4 ? AF_INET : AF_INET6, prefixlen: prefix, index }, family === 4 ? { local: bytes, address: bytes } : { address: bytes });
-      return true;
-    } catch (err) {
-      const e = wrap(`delete address ${cidr}`, err);
-      if (isNotFound(e)) return false;
-      throw e;
-    }
+    return this.remove(`delete address ${cidr}`, address.delAddr(index, cidr));
   }
 
   /** Addresses in the namespace, optionally of one link. */
   async listAddrs(index?: number): Promise<AddrInfo[]> {
-    const msgs = await this.call('list addresses', () => this.sock.getAddresses());
-    return msgs
-      .filter((m) => index === undefined || m.data.index === index)
-      .map((m) => {
-        const bytes = m.attrs.local ?? m.attrs.address!;
-        return { index: m.data.index!, cidr: `${bufferToIp(bytes)}/${m.data.prefixlen}`, family: bytes.length === 4 ? 4 : 6 } as AddrInfo;
-      });
+    return this.sock.dump('list addresses', address.dumpAddrs(index))
+      .map((m) => address.decodeAddr(m.body))
+      .filter((a): a is AddrInfo => !!a && (index === undefined || a.index === index));
   }
 
   /** Adds a route to the main table: a default route when dst is undefined. */
-  async addRoute(r: { dst?: string; gateway?: string; oif?: number; metric?: number }): Promise<void> {
-    await this.call(`add route ${r.dst ?? 'default'} via ${r.gateway ?? 'link'}`, () => this.sock.newRoute(...routeMsg(r), { flags: CREATE }));
+  async addRoute(r: RouteSpec): Promise<void> {
+    return this.ack(`add route ${r.dst ?? 'default'} via ${r.gateway ?? 'link'}`, route.newRoute(r));
   }
 
   /** Deletes a route; returns false when it was not there. */
-  async delRoute(r: { dst?: string; gateway?: string; oif?: number; metric?: number }): Promise<boolean> {
-    try {
-      await this.sock.delRoute(...routeMsg(r));
-      return true;
-    } catch (err) {
-      const e = wrap(`delete route ${r.dst ?? 'default'}`, err);
-      if (isNotFound(e)) return false;
-      throw e;
-    }
+  async delRoute(r: RouteSpec): Promise<boolean> {
+    return this.remove(`delete route ${r.dst ?? 'default'}`, route.delRoute(r));
   }
 
-  /** Routes of the main table for one family. */
+  /** Unicast routes of the main table for one family. */
   async listRoutes(family: 4 | 6): Promise<RouteInfo[]> {
-    const msgs = await this.call('list routes', () => this.sock.getRoutes({ family: family === 4 ? AF_INET : AF_INET6 }));
-    return msgs
-      .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN && isUnicast(m.data.type))
-      .map((m) => ({
-        family,
-        dst: m.attrs.dst ? `${bufferToIp(m.attrs.dst)}/${m.data.dstLen}` : undefined,
-        gateway: m.attrs.gateway ? bufferToIp(m.attrs.gateway) : undefined,
-        oif: m.attrs.oif,
-      }));
+    return this.sock.dump('list routes', route.dumpRoutes(family))
+      .map((m) => route.decodeRoute(m.body))
+      .filter((r): r is RouteInfo => !!r);
   }
 
-  /** Adds or replaces a permanent neighbour entry (ARP/NDP) on a link. */
-  async addNeigh(index: number, ip: string, mac: string): Promise<void> {
-    const fam = splitCidr(ip).family;
-    await this.call(`add neighbour ${ip}`, () =>
-      this.sock.newNeighbor({ family: fam === 4 ? AF_INET : AF_INET6, ifindex: index, state: { permanent: true } as rt.NeighborState }, { dst: ipToBuffer(ip), lladdr: macToBuffer(mac) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+  /** Adds or replaces a neighbour entry (ARP/NDP) on a link, permanent unless told otherwise. */
+  async addNeigh(index: number, ip: string, mac: string, o: { permanent?: boolean } = {}): Promise<void> {
+    return this.ack(`add neighbour ${ip} on link ${index}`, neigh.newNeigh(index, ip, mac, o.permanent ?? true));
+  }
+
+  /** Deletes a neighbour entry; returns false when it was not there. */
+  async delNeigh(index: number, ip: string): Promise<boolean> {
+    return this.remove(`delete neighbour ${ip} on link ${index}`, neigh.delNeigh(index, ip));
+  }
+
+  /** Neighbour entries, optionally of one link and one family. */
+  async listNeigh(index?: number, family?: 4 | 6): Promise<NeighInfo[]> {
+    return this.sock.dump('list neighbours', neigh.dumpNeigh(index, family))
+      .map((m) => neigh.decodeNeigh(m.body))
+      .filter((n): n is NeighInfo => !!n && (index === undefined || n.index === index));
   }
 
   /** Adds or replaces a forwarding entry on a VXLAN device: mac is reached through the tunnel to dst. */
-  async addFdb(index: number, mac: string, dst: string): Promise<void> {
-    await this.call(`add fdb ${mac} dst ${dst}`, () =>
-      this.sock.newNeighbor({ family: AF_BRIDGE, ifindex: index, state: { permanent: true } as rt.NeighborState, flags: { self: true } }, { lladdr: macToBuffer(mac), dst: ipToBuffer(dst) }, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+  async addFdb(index: number, mac: string, dst: string, o: { permanent?: boolean } = {}): Promise<void> {
+    return this.ack(`add fdb ${mac} dst ${dst} on link ${index}`, neigh.newFdb(index, mac, dst, o.permanent ?? true));
+  }
+
+  /** Deletes a forwarding entry (only the one to dst when given); returns false when it was not there. */
+  async delFdb(index: number, mac: string, dst?: string): Promise<boolean> {
+    return this.remove(`delete fdb ${mac}${dst ? ` dst ${dst}` : ''} on link ${index}`, neigh.delFdb(index, mac, dst));
+  }
+
+  /** Forwarding entries (bridge and device tables), optionally of one port. */
+  async listFdb(index?: number): Promise<FdbInfo[]> {
+    return this.sock.dump('list fdb', neigh.dumpFdb(index))
+      .map((m) => neigh.decodeFdb(m.body))
+      .filter((f): f is FdbInfo => !!f && (index === undefined || f.index === index));
   }
 }
 
@@ -322,30 +261,4 @@ export async function loopbackUp(nsPath: string): Promise<void> {
   } finally {
     h.close();
   }
-}
-
-/** Parsed route types arrive as enum names, raw ones as numbers. */
-function isUnicast(type: unknown): boolean {
-  return type === 'UNICAST' || type === 1;
-}
-
-function routeMsg(r: { dst?: string; gateway?: string; oif?: number; metric?: number }): [rt.Route, rt.RouteAttrs] {
-  const dst = r.dst ? splitCidr(r.dst) : undefined;
-  const fam = dst?.family ?? (r.gateway ? splitCidr(r.gateway).family : 4);
-  return [
-    { family: fam === 4 ? AF_INET : AF_INET6, dstLen: dst?.prefix ?? 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: r.gateway ? 'UNIVERSE' : 'LINK', type: 'UNICAST' },
-    { dst: dst ? ipToBuffer(dst.ip) : undefined, gateway: r.gateway ? ipToBuffer(r.gateway) : undefined, oif: r.oif, priority: r.metric },
-  ];
-}
-
-function toLinkInfo(m: rt.LinkMessage): LinkInfo {
-  return {
-    index: m.data.index!,
-    name: m.attrs.ifname!,
-    kind: kindOf(m.attrs.linkinfo),
-    mtu: m.attrs.mtu ?? 0,
-    mac: m.attrs.address && m.attrs.address.length === 6 ? bufferToMac(m.attrs.address) : undefined,
-    master: m.attrs.master || undefined,
-    up: !!m.data.flags?.up,
-  };
 }
