@@ -1,12 +1,13 @@
 /**
  * ADD: network (created on first use), sandbox over CNI_NETNS, endpoint CNI_IFNAME through the
- * Controller; then the config's extra routes and hairpin mode. Validation runs before the first
- * side effect, and a failure after it runs every reverse, so nothing is left half-made.
+ * Controller, with the config's extra routes and hairpin mode (the driver sets them inside the
+ * attachment). Validation runs before the first side effect, and a failure after it runs every
+ * reverse, so nothing is left half-made.
  */
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { ConflictError, type Controller, type Endpoint, type LinkInfo, log, type Network, NetlinkHandle, NotFoundError, type Sandbox } from '../../src/index';
-import { attachmentEndpoint, findContainer, forgetContainer, recordContainer, sandboxNames, sandboxOf } from './attachments';
+import { type AttachmentState, ConflictError, type ConnectOptions, type Controller, type Endpoint, log, type Network, NotFoundError, type Sandbox } from '../../src/index';
+import { attachmentEndpoint, findContainer, forgetContainer, recordContainer, sandboxNames, sandboxOf, trySandbox } from './attachments';
 import { CniCode, CniError } from './codes';
 import { type AttachmentPlan, attachmentPlan, checkStaticAddresses, type NetConf, type NetworkPlan, networkPlan } from './config';
 import { ensureNetwork } from './network';
@@ -23,94 +24,94 @@ const familyOf = (cidrOrIp: string): 4 | 6 => (cidrOrIp.includes(':') ? 6 : 4);
 /** The network's gateway of one family. */
 const gatewayOf = (net: Network, fam: 4 | 6) => net.ipam.find((p) => p.gateway && familyOf(p.subnet) === fam)?.gateway;
 
-/** Whether no sandbox holds the name. */
-function nameFree(ctl: Controller, name: string): boolean {
-  try {
-    ctl.getSandbox(name);
-    return false;
-  } catch (err) {
-    if (err instanceof NotFoundError) return true;
-    throw err;
+/**
+ * Refuses a route of a family the interface will have no address of. The endpoint gets one address
+ * per pool of the network, so the network's pools decide it, before anything is made.
+ */
+function checkRouteFamilies(net: Network, ifname: string, routes: NetworkPlan['routes']): void {
+  for (const r of routes) {
+    const fam = familyOf(r.dst);
+    if (!net.ipam.some((p) => familyOf(p.subnet) === fam)) throw new CniError(CniCode.InvalidNetworkConfig, `invalid network config: route ${r.dst}: interface ${ifname} has no IPv${fam} address`);
   }
+}
+
+/** What the endpoint asks of connect: addresses, MAC, aliases, ports, and the config's routes and hairpin mode. */
+function connectOptions(req: CniRequest, plan: NetworkPlan, att: AttachmentPlan): ConnectOptions {
+  return {
+    ifname: req.ifname, ip: att.ip, ip6: att.ip6, mac: att.mac, aliases: att.aliases, ports: att.ports,
+    routes: plan.routes.map((r) => ({ dst: r.dst, gateway: r.gw })), hairpin: plan.hairpin,
+  };
 }
 
 /**
  * Creates the container's sandbox with its first endpoint: the short name when free, else the
  * collision-proof one. The record goes first, so DEL and GC find whatever a killed plugin left.
  */
-async function createSandbox(ctl: Controller, req: CniRequest, net: Network, att: AttachmentPlan, undo: Reverses): Promise<Sandbox> {
+async function createSandbox(ctl: Controller, req: CniRequest, net: Network, plan: NetworkPlan, att: AttachmentPlan, undo: Reverses): Promise<Sandbox> {
   const names = sandboxNames(req.containerId);
-  const opts = {
-    network: net.id, netnsPath: req.netns, ifname: req.ifname, ip: att.ip, ip6: att.ip6, mac: att.mac, aliases: att.aliases, ports: att.ports,
-    dns: att.dns?.servers, dnsSearch: att.dns?.search, dnsOptions: att.dns?.options,
-  };
+  const opts = { ...connectOptions(req, plan, att), network: net.id, netnsPath: req.netns, dns: att.dns?.servers, dnsSearch: att.dns?.search, dnsOptions: att.dns?.options };
   const record = (sandboxName: string, sandboxId?: string) => recordContainer(ctl, req.containerId, { sandboxName, sandboxId, netns: req.netns, created: new Date().toISOString() });
-  let name = nameFree(ctl, names[0]) ? names[0] : names[1];
-  record(name);
+  const nameFree = async (name: string) => !(await trySandbox(ctl, name));
+  let name = (await nameFree(names[0])) ? names[0] : names[1];
+  await record(name);
   undo.push(() => forgetContainer(ctl, req.containerId));
   let sb: Sandbox;
   try {
     sb = await ctl.createSandbox({ name, ...opts });
   } catch (err) {
     // Another container with the same first 12 characters took the short name meanwhile.
-    if (!(err instanceof ConflictError) || name === names[1] || nameFree(ctl, names[0])) throw err;
+    if (!(err instanceof ConflictError) || name === names[1] || (await nameFree(names[0]))) throw err;
     name = names[1];
-    record(name);
+    await record(name);
     sb = await ctl.createSandbox({ name, ...opts });
   }
   undo.push(() => ctl.deleteSandbox(sb.id));
-  record(name, sb.id);
+  await record(name, sb.id);
   return sb;
 }
 
 /** Attaches the container: a new sandbox with this endpoint, or one more endpoint of its sandbox. */
-async function attach(ctl: Controller, req: CniRequest, net: Network, att: AttachmentPlan, undo: Reverses): Promise<{ sb: Sandbox; ep: Endpoint }> {
-  let sb = sandboxOf(ctl, findContainer(ctl, req.containerId));
+async function attach(ctl: Controller, req: CniRequest, net: Network, plan: NetworkPlan, att: AttachmentPlan, undo: Reverses): Promise<{ sb: Sandbox; ep: Endpoint }> {
+  let sb = await sandboxOf(ctl, await findContainer(ctl, req.containerId));
   if (sb && sb.key !== req.netns) {
-    if (ctl.sandboxEndpoints(sb.id).length) throw new CniError(CniCode.Internal, `container ${req.containerId} is attached through namespace ${sb.key}, not ${req.netns}: DEL it first`);
+    if ((await ctl.sandboxEndpoints(sb.id)).length) throw new CniError(CniCode.Internal, `container ${req.containerId} is attached through namespace ${sb.key}, not ${req.netns}: DEL it first`);
     // An empty sandbox left by a failed ADD for an earlier namespace of this id.
     await ctl.deleteSandbox(sb.id);
     sb = undefined;
   }
   if (sb) {
-    const taken = ctl.sandboxEndpoints(sb.id).find((e) => e.ifname === req.ifname);
-    if (taken) throw new CniError(CniCode.Internal, `container ${req.containerId} already has interface ${req.ifname} (network ${ctl.getNetwork(taken.networkId).name}): ADD twice without DEL`);
+    const taken = (await ctl.sandboxEndpoints(sb.id)).find((e) => e.ifname === req.ifname);
+    if (taken) throw new CniError(CniCode.Internal, `container ${req.containerId} already has interface ${req.ifname} (network ${(await ctl.getNetwork(taken.networkId)).name}): ADD twice without DEL`);
+    checkRouteFamilies(net, req.ifname, plan.routes);
     const owner = sb;
-    const ep = await ctl.connect(net.id, owner.id, { ifname: req.ifname, ip: att.ip, ip6: att.ip6, mac: att.mac, aliases: att.aliases, ports: att.ports });
+    const ep = await ctl.connect(net.id, owner.id, connectOptions(req, plan, att));
     undo.push(() => ctl.disconnect(net.id, owner.id, { force: true }));
     return { sb: owner, ep };
   }
-  const created = await createSandbox(ctl, req, net, att, undo);
-  return { sb: created, ep: attachmentEndpoint(ctl, created, net.id, req.ifname)! };
+  checkRouteFamilies(net, req.ifname, plan.routes);
+  const created = await createSandbox(ctl, req, net, plan, att, undo);
+  const ep = await attachmentEndpoint(ctl, created, net.id, req.ifname);
+  if (!ep) throw new CniError(CniCode.Internal, `container ${req.containerId}: sandbox ${created.name} has no interface ${req.ifname} on network ${net.name} after ADD`);
+  return { sb: created, ep };
 }
 
-/** Adds the config's routes through the interface; a default route is skipped when the container has one (spec: "prepared to skip"). */
-async function addRoutes(inside: NetlinkHandle, link: LinkInfo, net: Network, ep: Endpoint, routes: NetworkPlan['routes']): Promise<void> {
-  for (const r of routes) {
-    const fam = familyOf(r.dst);
-    if (!(fam === 4 ? ep.ipv4 : ep.ipv6)) throw new CniError(CniCode.InvalidNetworkConfig, `invalid network config: route ${r.dst}: interface ${ep.ifname} has no IPv${fam} address`);
-    if (r.dst.endsWith('/0') && (await inside.listRoutes(fam)).some((x) => !x.dst)) continue;
-    await inside.addRoute({ dst: r.dst, gateway: r.gw ?? gatewayOf(net, fam), oif: link.index });
-  }
-}
-
-/** Reads back what the attachment is in the kernel: bridge, host veth, container interface, addresses, routes. */
-export async function describeAttachment(o: { host: NetlinkHandle; inside: NetlinkHandle; net: Network; ep: Endpoint; netns: string; routes: NetworkPlan['routes'] }): Promise<CniResult> {
-  const { host, inside, net, ep } = o;
-  const result: CniResult = { interfaces: [], ips: [], routes: [], dns: {} };
-  // The bridge takes the lowest port MAC, so it is read after the veth joined it.
-  for (const name of [net.driverState.bridge, ep.hostVeth]) {
-    const link = name ? await host.getLink(name) : undefined;
-    if (link) result.interfaces.push({ name: link.name, mac: link.mac, mtu: link.mtu });
-  }
-  const link = await inside.mustGetLink(ep.ifname);
-  result.interfaces.push({ name: link.name, mac: link.mac, mtu: link.mtu, sandbox: o.netns });
+/**
+ * The attachment as the kernel holds it, as a CNI result: the network's device (the bridge), the
+ * host side of the endpoint, then the container interface with its addresses; the default routes
+ * through it and the config's routes.
+ */
+export function describeAttachment(o: { state: AttachmentState; net: Network; ep: Endpoint; netns: string; routes: NetworkPlan['routes'] }): CniResult {
+  const { state, net, ep } = o;
+  const result: CniResult = { interfaces: state.hostInterfaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu })), ips: [], routes: [], dns: {} };
+  const inside = state.sandboxInterface;
+  if (!inside) throw new NotFoundError(`link ${ep.ifname}: does not exist`);
+  result.interfaces.push({ name: inside.name, mac: inside.mac, mtu: inside.mtu, sandbox: o.netns });
   const index = result.interfaces.length - 1;
   for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) result.ips.push({ address: cidr, gateway: gatewayOf(net, familyOf(cidr)), interface: index });
   const planned = new Set(o.routes.map((r) => r.dst));
   for (const fam of [4, 6] as const) {
-    for (const r of await inside.listRoutes(fam)) {
-      if (r.oif !== link.index || (r.dst && !planned.has(r.dst))) continue;
+    for (const r of state.routes) {
+      if (r.family !== fam || (r.dst && !planned.has(r.dst))) continue;
       const route: CniRoute = { dst: r.dst ?? (fam === 4 ? '0.0.0.0/0' : '::/0') };
       if (r.gateway) route.gw = r.gateway;
       result.routes.push(route);
@@ -135,23 +136,17 @@ export function prepareAdd(req: CniRequest, conf: NetConf): AddPlans {
 }
 
 /** ADD: see the file comment. The result is appended to prevResult when the plugin is not first in a chain. */
-export async function addAttachment(ctl: Controller, host: NetlinkHandle, req: CniRequest, { plan, att }: AddPlans): Promise<CniResult> {
-  const { net } = await ensureNetwork(ctl, host, plan);
+export async function addAttachment(ctl: Controller, req: CniRequest, { plan, att }: AddPlans): Promise<CniResult> {
+  const net = await ensureNetwork(ctl, plan);
   debug(`network ${net.name} ready at ${performance.now().toFixed(1)} ms`);
   const undo: Reverses = [];
   try {
-    const { ep } = await attach(ctl, req, net, att, undo);
+    const { sb, ep } = await attach(ctl, req, net, plan, att, undo);
     debug(`attached ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''} at ${performance.now().toFixed(1)} ms`);
-    const inside = NetlinkHandle.open(req.netns);
-    try {
-      await addRoutes(inside, await inside.mustGetLink(req.ifname), net, ep, plan.routes);
-      if (plan.hairpin && ep.hostVeth) await host.setHairpin((await host.mustGetLink(ep.hostVeth)).index, true);
-      const mine = await describeAttachment({ host, inside, net, ep, netns: req.netns, routes: plan.routes });
-      mine.dns = plan.dns;
-      return req.prevResult ? appendResult(req.prevResult, mine) : mine;
-    } finally {
-      inside.close();
-    }
+    const state = await ctl.attachmentState(net.id, sb.id);
+    const mine = describeAttachment({ state, net, ep, netns: req.netns, routes: plan.routes });
+    mine.dns = plan.dns;
+    return req.prevResult ? appendResult(req.prevResult, mine) : mine;
   } catch (err) {
     for (const reverse of undo.reverse()) {
       try {

@@ -3,14 +3,14 @@
  * a container (CNI_CONTAINERID) is a tsnet sandbox over the runtime's namespace (netnsPath =
  * CNI_NETNS, never created or deleted by tsnet), named `cni-<first 12 characters of the id>`; each
  * attachment (containerId, ifname) is one endpoint of that sandbox, so one container can hold
- * interfaces on several networks. The record `cni/container/<id>` maps the full id to the sandbox,
- * since the name alone cannot tell two ids with the same first 12 characters apart.
+ * interfaces on several networks. The face record `cni/container/<id>` maps the full id to the
+ * sandbox, since the name alone cannot tell two ids with the same first 12 characters apart.
  */
 import { createHash } from 'node:crypto';
-import { type Controller, type Endpoint, NotFoundError, type Sandbox } from '../../src/index';
+import { type Controller, type Endpoint, type FaceRecords, NotFoundError, type Sandbox } from '../../src/index';
 
-/** Store key prefix of the plugin's records. */
-export const CONTAINER_PREFIX = 'cni/container/';
+/** Namespace of the plugin's records (`cni/container/<id>`, as releases before the face API wrote them). */
+export const CONTAINER_RECORDS = 'cni/container';
 /** Prefix of sandbox names made by the plugin. */
 export const SANDBOX_PREFIX = 'cni-';
 
@@ -28,9 +28,9 @@ export interface ContainerRecord {
   created: string;
 }
 
-/** The store key of a container's record. */
-export function containerKey(containerId: string): string {
-  return CONTAINER_PREFIX + containerId;
+/** The plugin's container records. */
+export function containerRecords(ctl: Controller): FaceRecords<ContainerRecord> {
+  return ctl.records<ContainerRecord>(CONTAINER_RECORDS);
 }
 
 /** Sandbox names for a container id, preferred first: the short form, then one that cannot collide. */
@@ -41,40 +41,45 @@ export function sandboxNames(containerId: string): [string, string] {
 }
 
 /** The container's record, if the plugin attached it. */
-export function findContainer(ctl: Controller, containerId: string): ContainerRecord | undefined {
-  return ctl.store.get<ContainerRecord>(containerKey(containerId));
+export function findContainer(ctl: Controller, containerId: string): Promise<ContainerRecord | undefined> {
+  return containerRecords(ctl).get(containerId);
 }
 
 /** Records the container → sandbox mapping. */
-export function recordContainer(ctl: Controller, containerId: string, rec: ContainerRecord): void {
-  ctl.store.txn((t) => t.put(containerKey(containerId), rec));
+export function recordContainer(ctl: Controller, containerId: string, rec: ContainerRecord): Promise<void> {
+  return containerRecords(ctl).put(containerId, rec);
 }
 
 /** Drops the record. */
-export function forgetContainer(ctl: Controller, containerId: string): void {
-  ctl.store.txn((t) => t.delete(containerKey(containerId)));
+export function forgetContainer(ctl: Controller, containerId: string): Promise<void> {
+  return containerRecords(ctl).delete(containerId);
 }
 
 /** Every container the plugin attached, with its id. */
-export function listContainers(ctl: Controller): { containerId: string; rec: ContainerRecord }[] {
-  return ctl.store.list<ContainerRecord>(CONTAINER_PREFIX).map((e) => ({ containerId: e.key.slice(CONTAINER_PREFIX.length), rec: e.value }));
+export async function listContainers(ctl: Controller): Promise<{ containerId: string; rec: ContainerRecord }[]> {
+  return (await containerRecords(ctl).list()).map((e) => ({ containerId: e.id, rec: e.value }));
 }
 
-/** The record's sandbox, or undefined when it is gone (removed with `tsnet sandbox rm`, say) or was never made. */
-export function sandboxOf(ctl: Controller, rec: ContainerRecord | undefined): Sandbox | undefined {
-  if (!rec) return undefined;
+/** The sandbox of ref, or undefined when there is none. */
+export async function trySandbox(ctl: Controller, ref: string): Promise<Sandbox | undefined> {
   try {
-    if (rec.sandboxId) return ctl.getSandbox(rec.sandboxId);
-    // Only the name is known: trust it only for a sandbox over the same namespace.
-    const sb = ctl.getSandbox(rec.sandboxName);
-    return sb.key === rec.netns ? sb : undefined;
+    return await ctl.getSandbox(ref);
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
 }
 
+/** The record's sandbox, or undefined when it is gone (removed with `tsnet sandbox rm`, say) or was never made. */
+export async function sandboxOf(ctl: Controller, rec: ContainerRecord | undefined): Promise<Sandbox | undefined> {
+  if (!rec) return undefined;
+  if (rec.sandboxId) return trySandbox(ctl, rec.sandboxId);
+  // Only the name is known: trust it only for a sandbox over the same namespace.
+  const sb = await trySandbox(ctl, rec.sandboxName);
+  return sb?.key === rec.netns ? sb : undefined;
+}
+
 /** The endpoint of one attachment: the sandbox's interface ifname on network networkId. */
-export function attachmentEndpoint(ctl: Controller, sb: Sandbox, networkId: string, ifname: string): Endpoint | undefined {
-  return ctl.sandboxEndpoints(sb.id).find((e) => e.networkId === networkId && e.ifname === ifname);
+export async function attachmentEndpoint(ctl: Controller, sb: Sandbox, networkId: string, ifname: string): Promise<Endpoint | undefined> {
+  return (await ctl.sandboxEndpoints(sb.id)).find((e) => e.networkId === networkId && e.ifname === ifname);
 }

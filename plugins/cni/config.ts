@@ -3,7 +3,7 @@
  * Produces what the handlers act on: the tsnet network to use (and how to create it), and what one
  * attachment asks for (static addresses, MAC, aliases, DNS, port mappings, routes).
  */
-import { BridgeOption, contains, DNS_LISTEN_ADDRESS, driverNames, family, type NetworkSpec, type PortRequest, type Protocol, splitCidr } from '../../src/index';
+import { cniBridgeOptions, contains, DNS_LISTEN_ADDRESS, driverNames, family, type NetworkSpec, type PortRequest, type Protocol, splitCidr } from '../../src/index';
 import { CniCode, CniError } from './codes';
 import { type CniIpam, ipamPools, ipamRoutes } from './ipam';
 import type { CniDns } from './result';
@@ -24,7 +24,7 @@ export interface NetConf {
   ipam?: CniIpam;
   /** true: the embedded resolver answers (names and aliases are recorded); an object: the spec's DNS block, passed through. */
   dns?: boolean | CniDns;
-  /** tsnet driver of a network made on first ADD (default bridge). */
+  /** tsnet driver of a network made on first ADD (default bridge; the bridge keys above apply to it only). */
   driver?: string;
   /** Attach to this existing tsnet network (made by `tsnet create`) instead of one named after `name`. */
   network?: string;
@@ -72,6 +72,8 @@ export interface AttachmentPlan {
 const UNSUPPORTED_BRIDGE_KEYS: Record<string, unknown> = {
   vlan: 0, vlanTrunk: undefined, preserveDefaultVlan: undefined, promiscMode: false, macspoofchk: false, enabledad: false, isGateway: true,
 };
+/** Keys that configure the bridge driver, with the value that asks nothing of another driver. */
+const BRIDGE_ONLY_KEYS: Record<string, unknown> = { bridge: undefined, mtu: undefined, ipMasq: false, hairpinMode: false };
 /** CNI_ARGS keys understood; others need IgnoreUnknown=1 (as the reference plugins' LoadArgs). */
 const KNOWN_ARGS = new Set(['IgnoreUnknown', 'IP', 'MAC', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID']);
 /** Label on networks the plugin created, so `tsnet inspect` tells them apart. */
@@ -97,6 +99,10 @@ export function parseNetConf(raw: Record<string, unknown>): NetConf {
   }
   if (conf.driver === 'host' || conf.driver === 'null') throw invalid(`driver "${conf.driver}" gives the container no interface of its own`);
   if (conf.driver && !driverNames().includes(conf.driver)) throw invalid(`unknown driver "${conf.driver}": known drivers are ${driverNames().join(', ')}`);
+  if (conf.driver && conf.driver !== 'bridge') {
+    const bridgeOnly = Object.entries(BRIDGE_ONLY_KEYS).filter(([key, off]) => raw[key] !== undefined && raw[key] !== off).map(([key]) => key);
+    if (bridgeOnly.length) throw invalid(`${bridgeOnly.join(', ')} ${bridgeOnly.length > 1 ? 'apply' : 'applies'} to the bridge driver only, not "${conf.driver}"`);
+  }
   return conf;
 }
 
@@ -106,11 +112,11 @@ export function networkPlan(conf: NetConf): NetworkPlan {
   const dns: CniDns = conf.dns === true ? { nameservers: [DNS_LISTEN_ADDRESS] } : conf.dns && typeof conf.dns === 'object' ? { ...conf.dns } : {};
   if (conf.network) return { name: conf.network, routes, hairpin: !!conf.hairpinMode, dns };
   const ipam = ipamPools(conf.ipam);
-  const options: Record<string, string> = { [BridgeOption.masquerade]: String(!!conf.ipMasq) };
-  if (conf.bridge) options[BridgeOption.name] = conf.bridge;
-  if (conf.mtu !== undefined) options[BridgeOption.mtu] = String(conf.mtu);
+  const driver = conf.driver ?? 'bridge';
+  // Other drivers take their options from a network made with `tsnet create` (and "network").
+  const options = driver === 'bridge' ? cniBridgeOptions(conf) : {};
   const create: NetworkSpec = {
-    name: conf.name, driver: conf.driver ?? 'bridge', ipam, ipv6: ipam.some((p) => family(p.subnet!.split('/')[0]) === 6), options, labels: { [CNI_LABEL]: 'true' },
+    name: conf.name, driver, ipam, ipv6: ipam.some((p) => family(p.subnet!.split('/')[0]) === 6), options, labels: { [CNI_LABEL]: 'true' },
   };
   // Without subnets tsnet picks one IPv4 pool; either way a route needs an address of its family.
   const families = new Set(ipam.length ? ipam.map((p) => family(p.subnet!.split('/')[0])) : [4]);

@@ -11,39 +11,39 @@ import type { CniRequest } from './skel';
 
 /** Deletes the container's sandbox (never its namespace: the runtime owns that) once no endpoint is left. */
 async function releaseIfEmpty(ctl: Controller, containerId: string, sb: Sandbox): Promise<void> {
-  if (ctl.sandboxEndpoints(sb.id).length) return;
+  if ((await ctl.sandboxEndpoints(sb.id)).length) return;
   await ctl.deleteSandbox(sb.id);
-  forgetContainer(ctl, containerId);
+  await forgetContainer(ctl, containerId);
 }
 
 /** DEL: see the file comment. */
 export async function delAttachment(ctl: Controller, req: CniRequest, conf: NetConf): Promise<void> {
-  const rec = findContainer(ctl, req.containerId);
+  const rec = await findContainer(ctl, req.containerId);
   if (!rec) return;
-  const sb = sandboxOf(ctl, rec);
+  const sb = await sandboxOf(ctl, rec);
   if (!sb) {
-    forgetContainer(ctl, req.containerId);
+    await forgetContainer(ctl, req.containerId);
     return;
   }
-  const net = tryNetwork(ctl, conf.network ?? conf.name);
+  const net = await tryNetwork(ctl, conf.network ?? conf.name);
   // With force, a namespace that is gone only skips the container-side steps; the host side is still freed.
-  if (net && attachmentEndpoint(ctl, sb, net.id, req.ifname)) await ctl.disconnect(net.id, sb.id, { force: true });
+  if (net && (await attachmentEndpoint(ctl, sb, net.id, req.ifname))) await ctl.disconnect(net.id, sb.id, { force: true });
   await releaseIfEmpty(ctl, req.containerId, sb);
 }
 
 /** GC: see the file comment. Throws one AggregateError naming every attachment that could not be removed. */
 export async function gcAttachments(ctl: Controller, conf: NetConf, valid: Set<string> = validAttachments(conf)): Promise<void> {
-  const net = tryNetwork(ctl, conf.network ?? conf.name);
+  const net = await tryNetwork(ctl, conf.network ?? conf.name);
   const validContainers = new Set([...valid].map((k) => k.slice(0, k.lastIndexOf('/'))));
   const errors: unknown[] = [];
-  for (const { containerId, rec } of listContainers(ctl)) {
+  for (const { containerId, rec } of await listContainers(ctl)) {
     try {
-      const sb = sandboxOf(ctl, rec);
+      const sb = await sandboxOf(ctl, rec);
       if (!sb) {
-        forgetContainer(ctl, containerId);
+        await forgetContainer(ctl, containerId);
         continue;
       }
-      for (const ep of ctl.sandboxEndpoints(sb.id)) {
+      for (const ep of await ctl.sandboxEndpoints(sb.id)) {
         if (!net || ep.networkId !== net.id || valid.has(attachmentKey(containerId, ep.ifname))) continue;
         await ctl.disconnect(net.id, sb.id, { force: true });
       }

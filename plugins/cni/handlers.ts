@@ -4,7 +4,7 @@
  * threw to a spec error code.
  */
 import { performance } from 'node:perf_hooks';
-import { Controller, describe, ERROR_CODES, kindOf, log, NetlinkHandle, TsnetError } from '../../src/index';
+import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
 import { addAttachment, prepareAdd } from './add';
 import { checkAttachment, requirePrevResult } from './check';
 import { CniCode, CniError, type CniErrorCode } from './codes';
@@ -51,7 +51,7 @@ export interface HandlerOptions {
   controller?: Controller;
   /**
    * With `controller`: applies the store to the embedded resolver now. Called after each command of
-   * a `"dns": true` config, as a per-call controller syncs the daemon, so names resolve once ADD returns.
+   * a `"dns": true` config, as a per-call controller notifies the daemon, so names resolve once ADD returns.
    */
   syncResolver?: () => Promise<void>;
 }
@@ -59,7 +59,7 @@ export interface HandlerOptions {
 /** A command in two steps: checks that need no state (so a bad request changes nothing), then the work. */
 interface Steps<P, T> {
   prepare(conf: NetConf): P;
-  act(ctl: Controller, host: NetlinkHandle, prepared: P, conf: NetConf): Promise<T>;
+  act(ctl: Controller, prepared: P, conf: NetConf): Promise<T>;
 }
 
 /**
@@ -69,7 +69,7 @@ interface Steps<P, T> {
 export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
   const shared = opts.controller;
   async function run<P, T>(req: CniRequest, steps: Steps<P, T>): Promise<T> {
-    let ctl: Controller | undefined, host: NetlinkHandle | undefined, dns = false;
+    let ctl: Controller | undefined, dns = false;
     // performance.now() counts from process start: node and module loading show up in a one-shot's first figure.
     // In the daemon the process is long-lived, so times count from the call instead.
     const t0 = shared ? performance.now() : 0;
@@ -80,19 +80,16 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
       dns = conf.dns === true;
       const prepared = steps.prepare(conf);
       // Read-only: restoring every network on each exec would cost time and race a network being made; ensureNetwork restores its own.
-      // The resolver daemon is woken only for configs that asked for the embedded DNS.
-      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, readOnly: true, resolver: dns ? 'daemon' : 'none' }));
-      // Per call even in the daemon: the Controller keeps its handle private, and a netlink socket costs microseconds.
-      host = NetlinkHandle.open();
+      // The resolver daemon is told of changes (and started) only for configs that asked for the embedded DNS.
+      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, readOnly: true, notifier: dns ? daemonNotifier(opts.stateDir ?? defaultStateDir()) : undefined }));
       debug(`controller open at ${at()}`);
-      const out = await steps.act(ctl, host, prepared, conf);
+      const out = await steps.act(ctl, prepared, conf);
       debug(`${req.command} done at ${at()}`);
       return out;
     } catch (err) {
       throw toCniError(err);
     } finally {
-      host?.close();
-      if (!shared) ctl?.close();
+      if (!shared) await ctl?.close();
       // Also after a failure: an ADD that rolled back has taken back names. The daemon's reconcile
       // logs its own failures, and one here must not replace the command's outcome.
       else if (dns && opts.syncResolver) await opts.syncResolver().catch(() => undefined);
@@ -100,16 +97,16 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
   }
   const none = () => undefined;
   return {
-    add: (req) => run(req, { prepare: (conf) => prepareAdd(req, conf), act: (ctl, host, plans) => addAttachment(ctl, host, req, plans) }),
-    del: (req) => run(req, { prepare: none, act: (ctl, _host, _p, conf) => delAttachment(ctl, req, conf) }),
-    check: (req) => run(req, { prepare: () => requirePrevResult(req), act: (ctl, host, _p, conf) => checkAttachment(ctl, host, req, conf) }),
-    gc: (req) => run(req, { prepare: (conf) => validAttachments(conf), act: (ctl, _host, valid, conf) => gcAttachments(ctl, conf, valid) }),
+    add: (req) => run(req, { prepare: (conf) => prepareAdd(req, conf), act: (ctl, plans) => addAttachment(ctl, req, plans) }),
+    del: (req) => run(req, { prepare: none, act: (ctl, _p, conf) => delAttachment(ctl, req, conf) }),
+    check: (req) => run(req, { prepare: () => requirePrevResult(req), act: (ctl, _p, conf) => checkAttachment(ctl, req, conf) }),
+    gc: (req) => run(req, { prepare: (conf) => validAttachments(conf), act: (ctl, valid, conf) => gcAttachments(ctl, conf, valid) }),
     async status(req) {
       try {
         await run(req, {
           prepare: none,
-          act: async (ctl, _host, _p, conf) => {
-            if (conf.network && !tryNetwork(ctl, conf.network)) throw new CniError(CniCode.PluginNotAvailable, `network ${conf.network} does not exist: ADD would fail until "tsnet create ${conf.network}"`);
+          act: async (ctl, _p, conf) => {
+            if (conf.network && !(await tryNetwork(ctl, conf.network))) throw new CniError(CniCode.PluginNotAvailable, `network ${conf.network} does not exist: ADD would fail until "tsnet create ${conf.network}"`);
           },
         });
       } catch (err) {

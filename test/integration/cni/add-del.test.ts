@@ -1,6 +1,6 @@
 /** ADD and DEL through the plugin binary, as a runtime execs it: real traffic, kernel state, result shapes, idempotent DEL. */
 import { strict as assert } from 'node:assert';
-import { containerKey } from '../../../plugins/cni/attachments';
+import { containerRecords } from '../../../plugins/cni/attachments';
 import { Controller } from '../../../src/index';
 import { snapshot } from '../../helpers/kernel-state';
 import { storeKeys } from '../../helpers/store-state';
@@ -91,13 +91,13 @@ describe('tsnet-cni ADD/DEL (binary, real kernel)', function () {
     assert.equal(r2.code, 0, r2.stdout);
     assert.deepEqual((r2.json as any).routes, [], 'the second network adds no default route');
     assert.match(ipIn(`ct-${RUN}`, '-br', 'addr'), /net1\S*\s+UP\s+10\.124\.0\.2\/24/);
-    const c = await Controller.open({ readOnly: true, resolver: 'none' });
+    const c = await Controller.open({ readOnly: true });
     try {
-      const sb = c.listSandboxes().find((x) => x.key === ns)!;
+      const sb = (await c.listSandboxes()).find((x) => x.key === ns)!;
       assert.equal(sb.name, `cni-${id.slice(0, 12)}`);
-      assert.deepEqual(c.sandboxEndpoints(sb.id).map((e) => e.ifname), ['eth0', 'net1']);
+      assert.deepEqual((await c.sandboxEndpoints(sb.id)).map((e) => e.ifname), ['eth0', 'net1']);
     } finally {
-      c.close();
+      await c.close();
     }
     assert.equal((await cni('DEL', conf2, { containerId: id, netns: ns, ifname: 'net1' })).code, 0);
     assert.doesNotMatch(ipIn(`ct-${RUN}`, '-br', 'link'), /net1/);
@@ -130,16 +130,16 @@ describe('tsnet-cni ADD/DEL (binary, real kernel)', function () {
     const ns = s.netns(`ck-${RUN}`);
     const id = `killed-${RUN}`;
     assert.equal((await cni('ADD', conf(), { containerId: id, netns: ns })).code, 0);
-    const c = await Controller.open({ readOnly: true, resolver: 'none' });
+    const c = await Controller.open({ readOnly: true });
     try {
       // As if the plugin died between making the sandbox and recording its id.
-      c.store.txn((t) => {
-        const rec = t.get<Record<string, unknown>>(containerKey(id))!;
-        delete rec.sandboxId;
-        t.put(containerKey(id), rec);
-      });
+      const records = containerRecords(c);
+      const rec = (await records.get(id))!;
+      assert.ok(rec.sandboxId, 'ADD recorded the sandbox id');
+      delete rec.sandboxId;
+      await records.put(id, rec);
     } finally {
-      c.close();
+      await c.close();
     }
     assert.equal((await cni('DEL', conf(), { containerId: id, netns: ns })).code, 0);
     assert.doesNotMatch(ipIn(`ck-${RUN}`, '-br', 'link'), /eth0/);

@@ -4,7 +4,7 @@
  * kernel and store alike, even when the test failed halfway.
  */
 import { execFileSync } from 'node:child_process';
-import { CONTAINER_PREFIX } from '../../../plugins/cni/attachments';
+import { containerRecords } from '../../../plugins/cni/attachments';
 import { Controller } from '../../../src/index';
 import { binDirs } from './plugin';
 import { type CniEnv, execFile, findPlugin, type PluginRun } from './runtime';
@@ -39,13 +39,14 @@ export class Scratch {
 
   /** Removes every CNI sandbox and record, then the networks, then the namespaces; never throws. */
   async cleanup(): Promise<void> {
-    const c = await Controller.open({ readOnly: true, resolver: 'none' });
+    const c = await Controller.open({ readOnly: true });
     try {
-      for (const sb of c.listSandboxes().filter((s) => s.name.startsWith('cni-'))) await c.deleteSandbox(sb.id).catch(() => undefined);
-      c.store.txn((t) => t.list(CONTAINER_PREFIX).forEach((e) => t.delete(e.key)));
+      for (const sb of (await c.listSandboxes()).filter((s) => s.name.startsWith('cni-'))) await c.deleteSandbox(sb.id).catch(() => undefined);
+      const records = containerRecords(c);
+      for (const { id } of await records.list()) await records.delete(id);
       for (const net of this.networks) await c.deleteNetwork(net).catch(() => undefined);
     } finally {
-      c.close();
+      await c.close();
     }
     this.networks.clear();
     for (const ns of this.namespaces.splice(0)) {

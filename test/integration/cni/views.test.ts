@@ -24,12 +24,12 @@ describe('tsnet-cni and the CLI share one store', function () {
     const sandboxes = tsnet('sandbox', 'ls');
     assert.match(sandboxes.stdout, /cni-0123456789ab\b.*10\.125\.0\.2/);
     // The library face attaches a sandbox of its own to the same network: the next address, not the same.
-    const c = await Controller.open({ resolver: 'none' });
+    const c = await Controller.open();
     try {
       await c.createSandbox({ name: `lib-${RUN}`, network: NET });
-      assert.equal(c.sandboxEndpoints(`lib-${RUN}`)[0].ipv4, '10.125.0.3/24');
+      assert.equal((await c.sandboxEndpoints(`lib-${RUN}`))[0].ipv4, '10.125.0.3/24');
     } finally {
-      c.close();
+      await c.close();
     }
     const r2 = await cni('ADD', conf(), { containerId: `x-${RUN}`, netns: s.netns(`cv2-${RUN}`) });
     assert.equal((r2.json as any).ips[0].address, '10.125.0.4/24');

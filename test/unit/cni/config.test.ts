@@ -35,6 +35,12 @@ describe('cni config', () => {
     assert.equal(networkPlan(parseNetConf(base)).create!.options!['com.docker.network.bridge.enable_ip_masquerade'], 'false');
   });
 
+  it('passes a non-bridge driver through with none of the bridge options', () => {
+    const plan = networkPlan(parseNetConf({ ...base, driver: 'macvlan', ipam: { subnet: '10.9.0.0/24' } }));
+    assert.deepEqual(plan.create, { name: 'n1', driver: 'macvlan', ipv6: false, labels: { [CNI_LABEL]: 'true' }, ipam: [{ subnet: '10.9.0.0/24' }], options: {} });
+    assert.equal(networkPlan(parseNetConf({ ...base, driver: 'bridge' })).create!.options!['com.docker.network.bridge.enable_ip_masquerade'], 'false');
+  });
+
   it('attaches to an existing network with "network", creating nothing', () => {
     const plan = networkPlan(parseNetConf({ ...base, network: 'mynet', dns: true }));
     assert.equal(plan.name, 'mynet');
@@ -51,11 +57,18 @@ describe('cni config', () => {
     ['the host driver', { driver: 'host' }, CniCode.InvalidNetworkConfig, /no interface of its own/],
     ['an unknown driver', { driver: 'overlay2' }, CniCode.InvalidNetworkConfig, /unknown driver/],
     ['dns as a string', { dns: '8.8.8.8' }, CniCode.InvalidNetworkConfig, /\/dns/],
+    ['bridge keys with the macvlan driver', { driver: 'macvlan', bridge: 'br0', ipMasq: true }, CniCode.InvalidNetworkConfig, /bridge, ipMasq apply to the bridge driver only, not "macvlan"/],
+    ['an mtu with the macvlan driver', { driver: 'macvlan', mtu: 1400 }, CniCode.InvalidNetworkConfig, /mtu applies to the bridge driver only/],
+    ['hairpinMode with the macvlan driver', { driver: 'macvlan', hairpinMode: true }, CniCode.InvalidNetworkConfig, /hairpinMode applies to the bridge driver only/],
   ];
   for (const [what, over, c, re] of bad) it(`refuses ${what} (code ${c})`, () => assert.throws(() => parseNetConf({ ...base, ...over }), code(c, re)));
 
   it('accepts the defaults of unsupported keys and unknown extension keys', () => {
     parseNetConf({ ...base, vlan: 0, promiscMode: false, isGateway: true, vlanTrunk: [], 'io.example/extra': { any: 1 } });
+  });
+
+  it('accepts every registered driver that gives the container an interface, and the off values of bridge keys with them', () => {
+    for (const driver of ['bridge', 'macvlan']) assert.equal(parseNetConf({ ...base, driver, ipMasq: false, hairpinMode: false }).driver, driver);
   });
 
   it('refuses a route of a family the network has no subnet of', () => {
