@@ -73,3 +73,20 @@ function checkReply(reply: string): boolean {
 export function daemonNotifier(stateDir: string): { networksChanged(ids: string[]): Promise<void> } {
   return { networksChanged: () => syncDaemon(stateDir) };
 }
+
+/**
+ * Asks the resolver process of stateDir to apply the model (the services process after a CNI ADD),
+ * without starting a daemon: the supervisor restarts a resolver that is gone, so this retries for a while.
+ */
+export async function syncResolver(stateDir: string, timeoutMs = 3000): Promise<void> {
+  const { socket } = daemonPaths(stateDir);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (checkReply(await request(socket, 'sync'))) return;
+    } catch (err) {
+      if (err instanceof InternalError || Date.now() > deadline) throw new InternalError(`sync with the tsnet resolver: ${(err as Error).message}`, { cause: err });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

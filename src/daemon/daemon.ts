@@ -8,9 +8,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Controller } from '../controller/controller';
 import { startResolver } from '../dns/sync';
-import { ConflictError, describe } from '../errors';
+import { describe } from '../errors';
 import { log } from '../log';
-import { alive, daemonPaths } from './paths';
+import { daemonPaths } from './paths';
+import { syncResolver } from './client';
+import { claimPidFile } from './pidfile';
+import type { DaemonRole } from './supervisor';
 
 const debug = log('tsnet:daemon');
 
@@ -32,42 +35,9 @@ export interface DaemonHandle {
   close(): Promise<void>;
 }
 
-/** Claims the pid file, refusing when a live daemon holds it. */
-function claimPidFile(file: string): void {
-  // An exclusive create is atomic: of two daemons starting at once, exactly one gets the file.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    // Empty: the winner created the file and has not written its pid yet.
-    if (!pid) break;
-    if (pid !== process.pid && isTsnetDaemon(pid)) throw new ConflictError(`a tsnet daemon already runs for this state directory (pid ${pid})`);
-    // Left by a daemon that died, or by a boot whose pid now belongs to another program.
-    fs.rmSync(file, { force: true });
-  }
-  throw new ConflictError(`another tsnet daemon is starting for this state directory (${file})`);
-}
-
-/** Whether pid is a live tsnet daemon, not just any process that reuses an old pid. */
-function isTsnetDaemon(pid: number): boolean {
-  if (!alive(pid)) return false;
-  try {
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes('daemon');
-  } catch {
-    return false;
-  }
-}
-
-/** Starts the daemon of stateDir: resolver kept in step with the store, and a control socket answering "sync". */
-export async function runDaemon(opts: { stateDir?: string; services?: ResidentService[]; onServiceError?(msg: string): void } = {}): Promise<DaemonHandle> {
-  const controller = await Controller.open({ stateDir: opts.stateDir });
+/** The resolver with its control socket (`sync` → "ok" once the model is served, or "error: …"). */
+async function serveResolver(controller: Controller): Promise<{ sync(): Promise<void>; close(): Promise<void> }> {
   const paths = daemonPaths(controller.stateDir);
-  claimPidFile(paths.pid);
   const resolver = await startResolver(controller.dnsSource());
   fs.rmSync(paths.socket, { force: true });
   const control = net.createServer((c) => {
@@ -80,26 +50,75 @@ export async function runDaemon(opts: { stateDir?: string; services?: ResidentSe
   });
   await new Promise<void>((resolve) => control.listen(paths.socket, resolve));
   fs.chmodSync(paths.socket, 0o600);
-  debug(`serving ${controller.stateDir} (pid ${process.pid})`);
-  const sync = () => resolver.reconcile();
-  const running: { name: string; close(): Promise<void> | void }[] = [];
-  for (const service of opts.services ?? []) {
-    try {
-      running.push({ name: service.name, ...(await service.start({ controller, sync })) });
-    } catch (err) {
-      (opts.onServiceError ?? debug)(`${service.name} not started: ${describe(err)}`);
-    }
-  }
   return {
-    controller,
-    sync,
+    sync: () => resolver.reconcile(),
     async close() {
-      for (const service of running.reverse()) await service.close();
       control.close();
       await resolver.close();
       fs.rmSync(paths.socket, { force: true });
+    },
+  };
+}
+
+/** Starts each service; one that fails is reported and skipped (DNS keeps working); close() stops them in reverse. */
+async function startServices(ctx: { controller: Controller; sync(): Promise<void> }, services: ResidentService[], onError: (msg: string) => void): Promise<{ close(): Promise<void> }> {
+  const running: { close(): Promise<void> | void }[] = [];
+  for (const service of services) {
+    try {
+      running.push(await service.start(ctx));
+    } catch (err) {
+      onError(`${service.name} not started: ${describe(err)}`);
+    }
+  }
+  return {
+    async close() {
+      for (const service of running.reverse()) await service.close();
+    },
+  };
+}
+
+/** What a daemon runs: its state directory, the services a launcher hands it, where service failures are reported. */
+export interface DaemonOptions {
+  stateDir?: string;
+  services?: ResidentService[];
+  onServiceError?(msg: string): void;
+}
+
+/**
+ * Starts the whole daemon of stateDir in this process (an engine embedding tsnet, tests): the
+ * resolver, its control socket and the services. `tsnet daemon` instead supervises two processes.
+ */
+export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle> {
+  const controller = await Controller.open({ stateDir: opts.stateDir });
+  const paths = daemonPaths(controller.stateDir);
+  claimPidFile(paths.pid);
+  const resolver = await serveResolver(controller);
+  debug(`serving ${controller.stateDir} (pid ${process.pid})`);
+  const services = await startServices({ controller, sync: resolver.sync }, opts.services ?? [], opts.onServiceError ?? debug);
+  return {
+    controller,
+    sync: resolver.sync,
+    async close() {
+      await services.close();
+      await resolver.close();
       fs.rmSync(paths.pid, { force: true });
       await controller.close();
     },
   };
+}
+
+/**
+ * Runs one role of a supervised daemon (the supervisor holds the pid file): `resolver` serves DNS
+ * and the control socket; `services` runs the services, asking the resolver process to sync.
+ */
+export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions = {}): Promise<{ close(): Promise<void> }> {
+  // The resolver only reads: restoring lost devices is the services process's and the commands' work.
+  const controller = await Controller.open({ stateDir: opts.stateDir, readOnly: role === 'resolver' });
+  if (role === 'resolver') {
+    const resolver = await serveResolver(controller);
+    return { close: async () => { await resolver.close(); await controller.close(); } };
+  }
+  const sync = () => syncResolver(controller.stateDir);
+  const services = await startServices({ controller, sync }, opts.services ?? [], opts.onServiceError ?? debug);
+  return { close: async () => { await services.close(); await controller.close(); } };
 }

@@ -50,3 +50,49 @@ export function runInteractive(file: string, args: readonly string[], env?: Node
     child.on('exit', (code, signal) => { done(); resolve(code ?? (signal ? signalExitCode(signal) : 1)); });
   });
 }
+
+/** A child a supervisor keeps running. */
+export interface SupervisedChild {
+  /** Its current pid (changes on each restart), or undefined between restarts. */
+  pid(): number | undefined;
+  /** Stops restarting it, sends SIGTERM, and resolves once it exited (SIGKILL after graceMs). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Runs file with args and starts it again whenever it exits (a crash, a SIGKILL), at once the first
+ * time and with a growing delay (up to 5 s) if it keeps dying within a second of starting.
+ */
+export function spawnSupervised(file: string, args: readonly string[], o: { logFd: number; env?: NodeJS.ProcessEnv; onExit?(code: number | null, signal: NodeJS.Signals | null): void }): SupervisedChild {
+  let child: ReturnType<typeof spawn> | undefined;
+  let stopping = false;
+  let delay = 0;
+  let exited: Promise<void> = Promise.resolve();
+  const start = () => {
+    const startedAt = Date.now();
+    const c = spawn(file, args, { stdio: ['ignore', o.logFd, o.logFd], env: o.env });
+    child = c;
+    exited = new Promise((resolve) => c.once('exit', (code, signal) => {
+      child = undefined;
+      resolve();
+      o.onExit?.(code, signal);
+      if (stopping) return;
+      delay = Date.now() - startedAt < 1000 ? Math.min(Math.max(delay * 2, 100), 5000) : 0;
+      setTimeout(start, delay);
+    }));
+    c.on('error', () => undefined);
+  };
+  start();
+  return {
+    pid: () => child?.pid,
+    async stop(graceMs = 5000) {
+      stopping = true;
+      const c = child;
+      if (!c) return;
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

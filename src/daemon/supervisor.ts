@@ -1,0 +1,49 @@
+/**
+ * The daemon's process layout: a small supervisor (the `tsnet daemon` process, holder of the pid
+ * file) runs the embedded resolver as one process and every other resident service (CNI and CLI
+ * fast paths, the Docker plugin, later the overlay agent) as another, and starts either again at
+ * once when it exits. So a crash in the CNI or Docker code never takes name resolution down, and a
+ * killed resolver is back within a few hundred milliseconds while its sandboxes keep their records.
+ */
+import * as fs from 'node:fs';
+import { type SupervisedChild, spawnSupervised } from '../kernel/exec';
+import { log } from '../log';
+import { claimPidFile } from './pidfile';
+import { daemonPaths } from './paths';
+
+const debug = log('tsnet:daemon:supervisor');
+
+/** The roles a supervised child runs (`tsnet daemon --role <role>`). */
+export type DaemonRole = 'resolver' | 'services';
+
+/** A running supervisor. */
+export interface Supervisor {
+  /** Current pid of each child. */
+  pids(): Record<DaemonRole, number | undefined>;
+  /** Stops both children (services first, so nothing syncs a resolver that is gone) and releases the pid file. */
+  close(): Promise<void>;
+}
+
+/** Starts the two children of stateDir's daemon; childArgv(role) is the command line of one. */
+export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRole): string[]; env?: NodeJS.ProcessEnv }): Supervisor {
+  const paths = daemonPaths(o.stateDir);
+  claimPidFile(paths.pid);
+  const logFd = fs.openSync(paths.log, 'a');
+  const children = {} as Record<DaemonRole, SupervisedChild>;
+  for (const role of ['resolver', 'services'] as const) {
+    const [file, ...args] = o.childArgv(role);
+    children[role] = spawnSupervised(file, args, {
+      logFd, env: o.env,
+      onExit: (code, signal) => debug(`${role} exited (${signal ?? code}), starting it again`),
+    });
+  }
+  return {
+    pids: () => ({ resolver: children.resolver.pid(), services: children.services.pid() }),
+    async close() {
+      await children.services.stop();
+      await children.resolver.stop();
+      fs.closeSync(logFd);
+      fs.rmSync(paths.pid, { force: true });
+    },
+  };
+}
