@@ -3,7 +3,7 @@
  * endpoint is a child of the network's parent device, born inside the sandbox under its final
  * name; no bridge, no NAT (so no -p), names served by the embedded resolver.
  */
-import { ConflictError, InvalidArgumentError } from '../errors';
+import { ConflictError, InvalidArgumentError, TsnetError } from '../errors';
 import { macFromIpv4, splitCidr } from '../kernel/addr';
 import type { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
@@ -80,13 +80,16 @@ export class LowerDeviceDriver implements NetworkDriver {
     const spec: ParentSpec = parentSpec(net);
     const parent = await h.getLink(spec.name);
     if (!parent) throw new ConflictError(`network ${net.name}: parent interface ${spec.name} is gone`);
-    if (this.kind.mode(net.options).single) {
-      const children = (await h.listLinks()).filter((l) => l.parent === parent.index && l.kind === this.name);
-      if (children.length) throw new ConflictError(`network ${net.name}: ${this.name} passthru takes one endpoint, and ${spec.name} has one`);
+    const single = this.kind.mode(net.options).single;
+    const mac = this.name === 'macvlan' && !single ? ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined) : undefined;
+    try {
+      // Born inside the sandbox under its final name, as the bridge driver's veth peer.
+      await this.kind.createChild(h, ep.ifname, parent.index, { options: net.options, nsFd: sandbox.nsFd, mac });
+    } catch (err) {
+      // The kernel refuses a second passthru child with EINVAL; the first lives in another namespace, out of sight.
+      if (single && err instanceof TsnetError && /EINVAL/.test(err.message)) throw new ConflictError(`network ${net.name}: ${this.name} passthru takes one endpoint, and ${spec.name} has one`, { cause: err });
+      throw err;
     }
-    const mac = this.name === 'macvlan' ? ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined) : undefined;
-    // Born inside the sandbox under its final name, as the bridge driver's veth peer.
-    await this.kind.createChild(h, ep.ifname, parent.index, { options: net.options, nsFd: sandbox.nsFd, mac });
     return { mac };
   }
 

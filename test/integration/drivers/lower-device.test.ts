@@ -5,8 +5,9 @@
  * skip here with one line naming the missing CONFIG_ option.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Controller, ConflictError, InvalidArgumentError } from '../../../src/index';
+import { Controller, ConflictError, InvalidArgumentError, startResolver } from '../../../src/index';
 import { NetlinkHandle } from '../../../src/kernel/netlink';
 import { createNetns, deleteNetns, netnsPath } from '../../../src/kernel/netns';
 import { requireKernel } from '../../helpers/kernel-config';
@@ -102,6 +103,14 @@ describe('macvlan and ipvlan drivers (real kernel, private host)', function () {
     } finally {
       srvA.stop();
       srvOut.stop();
+    }
+    // Names are served on macvlan networks as on user-defined bridges (the embedded resolver in the sandbox).
+    const resolver = await startResolver(c.dnsSource());
+    try {
+      const answer = execFileSync('nsenter', [`--net=${a.key}`, '--', 'dig', '+short', '+tries=1', '+time=3', '@127.0.0.11', b.name]).toString().trim();
+      assert.equal(answer, '192.168.50.3');
+    } finally {
+      await resolver.close();
     }
     // The default route goes through the network's gateway, and the interface is a macvlan child.
     const inside = NetlinkHandle.open(a.key);
