@@ -5,7 +5,8 @@
  * skip here with one line naming the missing CONFIG_ option.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import { Controller, ConflictError, InvalidArgumentError, startResolver } from '../../../src/index';
 import { NetlinkHandle } from '../../../src/kernel/netlink';
@@ -107,7 +108,8 @@ describe('macvlan and ipvlan drivers (real kernel, private host)', function () {
     // Names are served on macvlan networks as on user-defined bridges (the embedded resolver in the sandbox).
     const resolver = await startResolver(c.dnsSource());
     try {
-      const answer = execFileSync('nsenter', [`--net=${a.key}`, '--', 'dig', '+short', '+tries=1', '+time=3', '@127.0.0.11', b.name]).toString().trim();
+      // Asynchronous: the resolver answering runs in this very process.
+      const answer = (await promisify(execFile)('nsenter', [`--net=${a.key}`, '--', 'dig', '+short', '+tries=1', '+time=3', '@127.0.0.11', b.name])).stdout.trim();
       assert.equal(answer, '192.168.50.3');
     } finally {
       await resolver.close();
