@@ -16,8 +16,11 @@ import schema from '../../src/schema/cni-config.schema.json';
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../..' : '../..');
 /** Where the bundle goes by default: beside the compiled entry point, so node_modules resolve as for it. */
 export const BUNDLE_FILE = path.join(ROOT, 'build', 'plugins', 'cni', 'tsnet-cni.js');
-/** Packages with native parts: their loaders find .node files relative to themselves. */
-const EXTERNAL = ['better-sqlite3', 'koffi', '*.node'];
+/**
+ * Packages with native parts (their loaders find .node files relative to themselves), and etcd3: the
+ * core requires it only when a cluster store is configured, so the bundle does not carry it and its gRPC stack.
+ */
+const EXTERNAL = ['better-sqlite3', 'koffi', 'etcd3', '*.node'];
 
 /** validate.ts's contract, backed by the schema compiled ahead of time. */
 function standaloneValidator(): string {

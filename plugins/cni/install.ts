@@ -3,7 +3,7 @@
  * esbuild is present) and puts an executable into the CNI bin directory: the C exec shim, which
  * passes commands to the tsnet daemon and execs the node plugin when none runs; or, without a C
  * compiler (or with --node-only), the node plugin itself. The node plugin is a short script that
- * loads the bundle from the build tree, where the native modules (better-sqlite3, koffi, netlink) resolve.
+ * loads the bundle from the build tree, where the native modules (better-sqlite3, koffi) and etcd3 resolve.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
