@@ -68,6 +68,15 @@ export interface NetworkInfo {
   claims: Record<string, string>;
   /** Whether the network is Docker's predefined one of its driver (e.g. the default `bridge`). */
   predefined?: boolean;
+  /** false: endpoints never take a default route through this network (the overlay: egress goes through `egress`). */
+  defaultRoute?: false;
+  /**
+   * A local network every endpoint also joins, for the way out and for published ports (the
+   * overlay's per-host gateway bridge, Docker's docker_gwbridge); created on first use.
+   */
+  egress?: NetworkSpec;
+  /** Integer ids the network needs, unique in its store (the overlay's VNIs), allocated by the controller into Network.ids. */
+  idPool?: { name: string; min: number; max: number; count: number; requested?: number[] };
 }
 
 /** A driver's private record of one network, opaque to the controller (JSON). */
@@ -91,6 +100,8 @@ export interface Network {
   driverData: DriverData;
   /** Untyped facts written by releases before 0.2 (`{bridge}`); read once by the driver's upgrade, never written. */
   driverState?: Record<string, string>;
+  /** Ids allocated from info.idPool (the overlay's VNIs, one per subnet). */
+  ids?: number[];
   /** Set while another process is building or tearing the network down: restore leaves it alone. */
   transition?: 'creating' | 'deleting';
 }
@@ -132,6 +143,8 @@ export interface Endpoint {
   aliases: string[];
   ports: PortBinding[];
   created: string;
+  /** Where the endpoint lives, for networks shared by a cluster: its host's name and tunnel endpoint address. */
+  location?: { host: string; vtep: string };
   /** This endpoint gives the sandbox its IPv4 default route (decided per family at connect, handed on at leave). */
   defaultRoute?: boolean;
   /** This endpoint gives the sandbox its IPv6 default route. */

@@ -7,11 +7,12 @@ import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
-import type { Endpoint, Network, PortBinding, PortRequest, Sandbox } from '../model';
+import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox } from '../model';
 import { randomHex, validateIfname } from '../names';
 import { keys, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, lookupNetwork, networkById, networkStore, sandboxEndpoints } from './core';
+import { createNetwork } from './network';
 import { refreshSandboxFiles } from './sandbox-files';
 
 const debug = log('tsnet:controller:endpoint');
@@ -92,7 +93,7 @@ function checkConnect(core: Core, net: Network, sb: Sandbox, existing: Endpoint[
  * sandbox never both add (or both skip) a family's default route.
  */
 function defaultFamilies(others: Endpoint[], net: Network): { v4: boolean; v6: boolean } {
-  if (net.internal) return { v4: false, v6: false };
+  if (net.internal || net.info.defaultRoute === false) return { v4: false, v6: false };
   const taken = { v4: others.some((e) => e.defaultRoute), v6: others.some((e) => e.defaultRoute6) };
   return { v4: !taken.v4 && !!gatewayOf(net, 4), v6: !taken.v6 && !!gatewayOf(net, 6) };
 }
@@ -191,7 +192,9 @@ async function updateEndpoint(core: Core, net: Network, ep: Endpoint): Promise<v
 export async function connect(core: Core, netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
   const net = await findNetwork(core, netRef);
   const sb = await findSandbox(core.local, sbRef);
-  const requests = await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
+  // With an egress network, ports are published there: this network's endpoint carries none.
+  const egress = net.info.egress;
+  const requests = egress ? [] : await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
   const id = randomHex(64);
   const store = networkStore(core, net);
   const ep = await store.txn((t) => recordEndpoint(core, t, net, sb, id, opts, requests));
@@ -211,6 +214,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
     }
     if (ep.ports.length) await publish(core, net, ep, undo);
     if (opts.hairpin && driver.setHairpin) await driver.setHairpin(net, ep, true);
+    if (egress) await joinEgress(core, sb, egress, opts, undo);
     await refreshSandboxFiles(core, sb);
     undo.commit();
     debug(`connected ${sb.name} to ${net.name} as ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''}`);
@@ -242,7 +246,43 @@ export async function disconnect(core: Core, netRef: string, sbRef: string, opts
   }
   if (sb.mode === 'host' && !opts.force) throw new ConflictError(`sandbox ${sb.name}: container cannot be disconnected from host network or connected to host network`);
   await removeEndpoint(core, net, sb, ep);
+  if (net.info.egress) await leaveEgress(core, sb, net.info.egress);
   return ep;
+}
+
+/**
+ * Joins the sandbox to the local egress network of a network that has one (the overlay's gateway
+ * bridge), creating that network on first use; the sandbox's published ports go there.
+ */
+async function joinEgress(core: Core, sb: Sandbox, spec: NetworkSpec, opts: ConnectOptions, undo: Undo): Promise<void> {
+  let egress = await lookupNetwork(core, core.local, spec.name);
+  if (!egress) {
+    try {
+      egress = await createNetwork(core, spec);
+    } catch (err) {
+      // Another process made it first.
+      egress = await lookupNetwork(core, core.local, spec.name);
+      if (!egress) throw err;
+    }
+  }
+  const joined = (await sandboxEndpoints(core, sb.id)).some((e) => e.networkId === egress!.id);
+  const ports = { publish: opts.publish, ports: opts.ports, publishAll: opts.publishAll };
+  if (joined) {
+    if (opts.publish?.length || opts.ports?.length || opts.publishAll) throw new ConflictError(`sandbox ${sb.name}: ports are published with its first network that uses ${spec.name}`);
+    return;
+  }
+  const ep = await connect(core, egress.id, sb.id, ports);
+  undo.push(`join ${spec.name}`, () => disconnect(core, egress!.id, sb.id, { force: true }));
+  debug(`sandbox ${sb.name} joined ${spec.name} as ${ep.ifname}`);
+}
+
+/** Leaves the egress network once no network of the sandbox that needs it is left. */
+async function leaveEgress(core: Core, sb: Sandbox, spec: NetworkSpec): Promise<void> {
+  const eps = await sandboxEndpoints(core, sb.id);
+  const nets = await Promise.all(eps.map((e) => networkById(core, e.networkId)));
+  if (nets.some((n) => n?.info.egress?.name === spec.name)) return;
+  const egress = nets.find((n) => n?.name === spec.name);
+  if (egress) await disconnect(core, egress.id, sb.id, { force: true });
 }
 
 /** Tears an endpoint down completely: leave, delete, free, then repair the default routes that went with it. */

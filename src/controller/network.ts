@@ -5,7 +5,7 @@ import { withFileLock } from '../kernel/lock';
 import { DEFAULT_NETWORK_OPTION, isPredefined } from '../drivers/generic-options';
 import { predefinedNetworks } from '../drivers/registry';
 import { getDriver } from '../drivers/registry';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { ConflictError, ExhaustedError, InvalidArgumentError, NotFoundError } from '../errors';
 import { splitCidr } from '../kernel/addr';
 import { log } from '../log';
 import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
@@ -57,6 +57,29 @@ async function allocatePools(core: Core, t: StoreTxn, net: Network, configs: Ipa
   return pools;
 }
 
+/** Key of one allocated id of a pool (an overlay VNI): create-if-absent makes it unique across every process and host. */
+const idKey = (pool: string, id: number) => `ids/${pool}/${id}`;
+
+/** Allocates info.idPool's ids for net: the requested ones (Conflict when taken) or the lowest free, one per subnet when count says so. */
+async function allocateIds(t: StoreTxn, net: Network, pool: NonNullable<Network['info']['idPool']>): Promise<number[]> {
+  const ids: number[] = [];
+  if (pool.requested?.length) {
+    for (const id of pool.requested) {
+      if (!(await t.create(idKey(pool.name, id), net.id))) throw new ConflictError(`${pool.name} ${id} is already in use`);
+      ids.push(id);
+    }
+    return ids;
+  }
+  const taken = new Set((await t.list(`ids/${pool.name}/`)).map((e) => Number(e.key.slice(e.key.lastIndexOf('/') + 1))));
+  for (let id = pool.min; id <= pool.max && ids.length < pool.count; id++) {
+    if (taken.has(id)) continue;
+    if (!(await t.create(idKey(pool.name, id), net.id))) continue;
+    ids.push(id);
+  }
+  if (ids.length < pool.count) throw new ExhaustedError(`no free ${pool.name} between ${pool.min} and ${pool.max}`);
+  return ids;
+}
+
 /** Whether a network of this name exists in any store (names are unique across local and global networks). */
 async function nameTaken(core: Core, name: string, except: Store): Promise<boolean> {
   for (const store of stores(core)) if (store !== except && (await store.get(keys.networkName(name)))) return true;
@@ -83,6 +106,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
     if (!(await t.create(keys.networkName(net.name), net.id))) throw new ConflictError(`network with name ${net.name} already exists`);
     await checkClaims(t, core, net);
     if (driver.capabilities.needsIpam) net.ipam = await allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
+    if (net.info.idPool) net.ids = await allocateIds(t, net, net.info.idPool);
     t.put(keys.network(net.id), { ...net, transition: 'creating' });
   });
   const undo = new Undo();
@@ -109,6 +133,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
 async function forgetNetwork(core: Core, net: Network): Promise<void> {
   await networkStore(core, net).txn(async (t) => {
     for (const p of net.ipam) await core.ipam.releasePool(t, p.poolId);
+    for (const id of net.ids ?? []) if ((await t.get(idKey(net.info.idPool!.name, id))) === net.id) await t.delete(idKey(net.info.idPool!.name, id));
     await t.delete(keys.network(net.id));
     if ((await t.get<string>(keys.networkName(net.name))) === net.id) await t.delete(keys.networkName(net.name));
   });

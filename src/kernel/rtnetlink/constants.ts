@@ -61,7 +61,7 @@ export const IFLA_VLAN_ID = 1;
 /** Inside vxlan's IFLA_INFO_DATA. */
 export const IFLA_VXLAN_ID = 1, IFLA_VXLAN_LINK = 3, IFLA_VXLAN_LOCAL = 4, IFLA_VXLAN_TTL = 5;
 /** More vxlan attributes; IFLA_VXLAN_PORT is big-endian. */
-export const IFLA_VXLAN_LEARNING = 7, IFLA_VXLAN_PORT = 15, IFLA_VXLAN_LOCAL6 = 17;
+export const IFLA_VXLAN_LEARNING = 7, IFLA_VXLAN_PROXY = 11, IFLA_VXLAN_PORT = 15, IFLA_VXLAN_LOCAL6 = 17;
 /** Bridge port attributes inside IFLA_PROTINFO (u8 each); MODE is hairpin. */
 export const IFLA_BRPORT_MODE = 4, IFLA_BRPORT_LEARNING = 8, IFLA_BRPORT_NEIGH_SUPPRESS = 32;
 

@@ -6,7 +6,7 @@ import { ipToBuffer, splitCidr } from '../addr';
 import { attr, attrBe16, attrStr, attrU16, attrU32, attrU8, nested } from './attr';
 import {
   AF_BRIDGE, IFLA_ADDRESS, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_NEIGH_SUPPRESS, IFLA_IFNAME, IFLA_IPVLAN_FLAGS,
-  IFLA_IPVLAN_MODE, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO, IFLA_VLAN_ID, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING,
+  IFLA_IPVLAN_MODE, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO, IFLA_VLAN_ID, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_PROXY,
   IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TTL, IPVLAN_F_PRIVATE, IPVLAN_F_VEPA,
   IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S, MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE,
   MACVLAN_MODE_VEPA, VETH_INFO_PEER,
@@ -37,6 +37,8 @@ export interface VxlanOptions {
   link?: number;
   /** Outer TTL (0 or absent: inherit the route's). */
   ttl?: number;
+  /** ARP/ND proxy (IFLA_VXLAN_PROXY): answered from the device's neighbour table. */
+  proxy?: boolean;
 }
 
 /** Settings of a macvlan device. */
@@ -109,6 +111,8 @@ export function newVxlan(common: CommonLinkAttrs, o: VxlanOptions): Request {
   if (local?.v4) data.push(attr(IFLA_VXLAN_LOCAL, local.bytes));
   if (o.ttl !== undefined) data.push(attrU8(IFLA_VXLAN_TTL, o.ttl));
   data.push(attrU8(IFLA_VXLAN_LEARNING, o.learning ? 1 : 0));
+  // The device answers ARP/ND for remote endpoints from its neighbour table, so nothing is flooded.
+  if (o.proxy) data.push(attrU8(IFLA_VXLAN_PROXY, 1));
   data.push(attrBe16(IFLA_VXLAN_PORT, o.port ?? VXLAN_PORT));
   if (local && !local.v4) data.push(attr(IFLA_VXLAN_LOCAL6, local.bytes));
   return newLink(common, linkinfo('vxlan', data));
