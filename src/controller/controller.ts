@@ -10,7 +10,8 @@ import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
-import { openConfiguredClusterStore } from './cluster';
+import { attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore } from './cluster';
+import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
@@ -70,7 +71,11 @@ export class Controller {
       throw err;
     }
     const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
-    const core: Core = { local, global, ipam: createIpam(), drivers: createDrivers({ host, config }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER };
+    const settings = global ? clusterSettings(config) : undefined;
+    const core: Core = {
+      local, global, ipam: createIpam(), drivers: createDrivers({ host, config, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
+      cluster: global && settings ? { settings, lease: () => attachHostLease(global, stateDir) } : undefined,
+    };
     const ctl = new Controller(core);
     try {
       await ensurePredefined(core);
@@ -242,6 +247,19 @@ export class Controller {
       if (net && servesDns(this.core, net)) served.push(id);
     }
     if (served.length) await this.core.notifier.networksChanged(served);
+  }
+
+  /**
+   * Joins the cluster (the daemon does, once per host): keeps the host's lease alive and binds this
+   * controller's records to it; after an expiry, re-publishes this host's endpoints. Undefined
+   * without a cluster store.
+   */
+  async joinCluster(): Promise<ClusterMembership | undefined> {
+    const core = this.core;
+    if (!core.global || !core.cluster) return undefined;
+    const membership = await ClusterMembership.join(core.global, core.stateDir, core.cluster.settings, async (lease) => void (await republishEndpoints(core, lease)));
+    core.cluster = { settings: core.cluster.settings, lease: async () => membership.lease };
+    return membership;
   }
 
   /** Releases the stores and netlink socket. */

@@ -9,12 +9,20 @@ import { NotFoundError, UnsupportedError } from '../errors';
 import type { Ipam } from '../ipam/ipam';
 import type { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, Sandbox, Scope } from '../model';
-import { keys, type Store, type StoreReader } from '../store/store';
+import { keys, type Lease, type Store, type StoreReader } from '../store/store';
+import type { ClusterSettings } from './cluster';
 
 /** Told after a change that a resident service (the resolver, later the overlay agent) must apply. */
 export interface ChangeNotifier {
   /** Networks whose names or membership changed; resolves once the change is served, rejects when it could not be. */
   networksChanged(networkIds: string[]): Promise<void>;
+}
+
+/** This host in its cluster: who it is, and the lease its records in the cluster store are bound to. */
+export interface ClusterContext {
+  settings: ClusterSettings;
+  /** The host's lease (the daemon's, re-attached by one-shot processes). */
+  lease(): Promise<Lease>;
 }
 
 /** The controller's collaborators, built once per Controller. */
@@ -30,7 +38,22 @@ export interface Core {
   stateDir: string;
   firewall: Firewall;
   notifier: ChangeNotifier;
+  /** Set when a cluster store is configured. */
+  cluster?: ClusterContext;
 }
+
+/** Write options for a record in store: records in the cluster store are bound to the host's lease. */
+export async function ownedBy(core: Core, store: Store): Promise<{ lease?: Lease }> {
+  return store === core.local || !core.cluster ? {} : { lease: await core.cluster.lease() };
+}
+
+/** Where endpoints of networks in store live: set for the cluster store (host and tunnel address). */
+export function locationIn(core: Core, store: Store): Endpoint['location'] {
+  return store === core.local || !core.cluster ? undefined : { host: core.cluster.settings.host, vtep: core.cluster.settings.advertise };
+}
+
+/** This host's copy of its endpoints on cluster networks, so it can publish them again after its lease expired. */
+export const mirrorKey = (networkId: string, endpointId: string) => `cluster-ep/${networkId}/${endpointId}`;
 
 /** The store a network of this scope lives in. */
 export function storeFor(core: Core, scope: Scope): Store {

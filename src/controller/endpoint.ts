@@ -9,9 +9,9 @@ import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
 import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox } from '../model';
 import { randomHex, validateIfname } from '../names';
-import { keys, type StoreReader, type StoreTxn } from '../store/store';
+import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, lookupNetwork, networkById, networkStore, sandboxEndpoints } from './core';
+import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, locationIn, lookupNetwork, mirrorKey, networkById, networkStore, ownedBy, sandboxEndpoints } from './core';
 import { createNetwork } from './network';
 import { refreshSandboxFiles } from './sandbox-files';
 
@@ -99,7 +99,7 @@ function defaultFamilies(others: Endpoint[], net: Network): { v4: boolean; v6: b
 }
 
 /** Reserves the endpoint's addresses and records it, in one transaction of the network's store (this host's, for local networks). */
-async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, id: string, opts: ConnectOptions, requests: PortRequest[]): Promise<Endpoint> {
+async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox, id: string, opts: ConnectOptions, requests: PortRequest[], owner: PutOptions): Promise<Endpoint> {
   // Another process may have removed either since they were read: decide on what the transaction sees.
   const local: StoreReader = networkStore(core, net) === core.local ? t : core.local;
   if (!(await local.get(keys.sandbox(sb.id)))) throw new NotFoundError(`sandbox ${sb.name} not found`);
@@ -115,18 +115,18 @@ async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox
     id, name: sb.name, networkId: net.id, sandboxId: sb.id,
     ifname: own ? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
-    defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined,
+    defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined, location: locationIn(core, networkStore(core, net)),
   };
   for (const pool of net.ipam) {
     const v6 = splitCidr(pool.subnet).family === 6;
-    const cidr = await core.ipam.requestAddress(t, pool.poolId, { owner: ep.id, ifname: ep.ifname, preferred: v6 ? opts.ip6 : opts.ip });
+    const cidr = await core.ipam.requestAddress(t, pool.poolId, { owner: ep.id, ifname: ep.ifname, preferred: v6 ? opts.ip6 : opts.ip, lease: owner.lease });
     if (v6) ep.ipv6 ??= cidr;
     else ep.ipv4 ??= cidr;
   }
   ep.defaultRoute = (ep.defaultRoute && !!ep.ipv4) || undefined;
   ep.defaultRoute6 = (ep.defaultRoute6 && !!ep.ipv6) || undefined;
   ep.ports = await reservePorts(t, ep, requests);
-  t.put(keys.endpoint(net.id, ep.id), ep);
+  t.put(keys.endpoint(net.id, ep.id), ep, owner);
   if (local === t) t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
   return ep;
 }
@@ -177,15 +177,23 @@ export async function forgetEndpoint(core: Core, net: Network, ep: Endpoint): Pr
     await t.delete(keys.endpoint(ep.networkId, ep.id));
     if (store === core.local) await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
   });
-  if (store !== core.local) await core.local.txn(async (t) => void (await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id))));
+  if (store !== core.local) {
+    await core.local.txn(async (t) => {
+      await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
+      await t.delete(mirrorKey(ep.networkId, ep.id));
+    });
+  }
 }
 
 /** Writes the endpoint back after the kernel work, only if no disconnect or sandbox rm removed it meanwhile. */
 async function updateEndpoint(core: Core, net: Network, ep: Endpoint): Promise<void> {
-  await networkStore(core, net).txn(async (t) => {
+  const store = networkStore(core, net);
+  const owner = await ownedBy(core, store);
+  await store.txn(async (t) => {
     if (!(await t.get(keys.endpoint(net.id, ep.id)))) throw new ConflictError(`endpoint of ${ep.name} on network ${net.name} was removed while being connected`);
-    t.put(keys.endpoint(net.id, ep.id), ep);
+    t.put(keys.endpoint(net.id, ep.id), ep, owner);
   });
+  if (store !== core.local) await core.local.txn(async (t) => t.put(mirrorKey(net.id, ep.id), ep));
 }
 
 /** Connects sandbox to network: every step has its reverse, run if a later one fails. */
@@ -197,10 +205,16 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   const requests = egress ? [] : await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
   const id = randomHex(64);
   const store = networkStore(core, net);
-  const ep = await store.txn((t) => recordEndpoint(core, t, net, sb, id, opts, requests));
+  const owner = await ownedBy(core, store);
+  const ep = await store.txn((t) => recordEndpoint(core, t, net, sb, id, opts, requests, owner));
   const undo = new Undo();
   undo.push('record endpoint', () => forgetEndpoint(core, net, ep));
-  if (store !== core.local) await core.local.txn(async (t) => t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id));
+  if (store !== core.local) {
+    await core.local.txn(async (t) => {
+      t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
+      t.put(mirrorKey(net.id, ep.id), ep);
+    });
+  }
   const driver = driverOf(core, net);
   let handle: ReturnType<typeof openSandbox> | undefined;
   try {

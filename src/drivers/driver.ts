@@ -65,6 +65,8 @@ export interface DriverContext {
   host: NetlinkHandle;
   /** The daemon configuration (default bridge settings such as bip, mtu, default-gateway). */
   config: DaemonConfig;
+  /** This host in its cluster (name, tunnel address), when a cluster store is configured. */
+  cluster?: { host: string; advertise: string };
 }
 
 /** A network driver (libnetwork's driverapi, narrowed to the CNM verbs). */

@@ -6,7 +6,7 @@
  * keys, and a transaction that raced another is retried by the store.
  */
 import type { IpamPool } from '../model';
-import type { StoreTxn } from '../store/store';
+import type { Lease, StoreTxn } from '../store/store';
 
 /** What a network asks for: a user subnet, or a default pool of one family. */
 export interface PoolRequest {
@@ -38,6 +38,8 @@ export interface AddressRequest {
   ifname: string;
   /** Static IP without prefix; must lie in the subnet (not necessarily in ipRange, as Docker). */
   preferred?: string;
+  /** Bind the reservation to this lease (a cluster host's): it is freed when the host's lease expires. */
+  lease?: Lease;
 }
 
 /** A pool as listed: the pool plus the network that owns it. */
