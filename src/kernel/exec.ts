@@ -1,6 +1,7 @@
 /** The one place tsnet starts processes: execFile with argument arrays and timeouts, never a shell. */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, type ExecFileException, spawn } from 'node:child_process';
 import * as os from 'node:os';
+import type { Writable } from 'node:stream';
 import { InternalError } from '../errors';
 
 /** Output of a finished command. */
@@ -10,15 +11,36 @@ export interface ExecResult {
 }
 
 /** Runs file with args, feeding input on stdin; rejects with the command's stderr when it fails. */
-export function run(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: opts.timeoutMs ?? 30000, maxBuffer: 64 << 20, env: opts.env }, (err, stdout, stderr) => {
-      if (err) {
-        const detail = String(stderr).trim() || err.message;
-        reject(new InternalError(`${file} ${args.slice(0, 3).join(' ')}: ${detail}`, { cause: err }));
-      } else resolve({ stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+export async function run(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+  let child!: ChildProcess;
+  const exited = new Promise<{ err: ExecFileException | null; stdout: string; stderr: string }>((resolve) => {
+    child = execFile(file, args, { timeout: opts.timeoutMs ?? 30000, maxBuffer: 64 << 20, env: opts.env }, (err, stdout, stderr) =>
+      resolve({ err, stdout: String(stdout), stderr: String(stderr) }));
+  });
+  // Both settle in either order: stdin's error may come after the exit callback.
+  const [{ err, stdout, stderr }, inputErr] = await Promise.all([exited, opts.input === undefined ? undefined : feed(child.stdin!, opts.input)]);
+  const what = `${file} ${args.slice(0, 3).join(' ')}`;
+  // A command that failed explains itself better than the broken pipe its exit caused.
+  if (err) throw new InternalError(`${what}: ${stderr.trim() || err.message}`, { cause: err });
+  if (inputErr) {
+    const why = (inputErr as NodeJS.ErrnoException).code === 'EPIPE' ? 'exited without reading all its input' : `writing its input: ${inputErr.message}`;
+    throw new InternalError(`${what}: ${why}`, { cause: inputErr });
+  }
+  return { stdout, stderr };
+}
+
+/**
+ * Writes input to a child's stdin and resolves with the write's error, if any. Without an 'error'
+ * listener, a child that exits before reading it all (EPIPE) is an uncaught exception that takes
+ * the whole daemon down.
+ */
+function feed(stdin: Writable, input: string): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    // on, not once: a second error event without a listener would throw as well.
+    stdin.on('error', resolve);
+    stdin.once('finish', () => resolve(undefined));
+    stdin.once('close', () => resolve(undefined));
+    stdin.end(input);
   });
 }
 

@@ -62,3 +62,28 @@ export function check(ret: number, what: string): number {
   }
   return ret;
 }
+
+/** flock(2) operation: take the exclusive lock. */
+export const LOCK_EX = 2;
+/** flock(2) flag: fail with EWOULDBLOCK instead of waiting for the holder. */
+export const LOCK_NB = 4;
+/** flock(2) operation: drop the lock. */
+export const LOCK_UN = 8;
+/** errno when a LOCK_NB request finds the lock held (EAGAIN on Linux). */
+export const EWOULDBLOCK = 11;
+/** errno when a signal interrupted the call. */
+export const EINTR = 4;
+
+let flockCall: ((fd: number, operation: number) => number) | undefined;
+
+/**
+ * flock(2) on fd, the lock the CNI shim takes on daemon.start: 0, or -1 with errno set (read it
+ * with libc().errno() before any other libc call). Bound apart from the Libc table, which only
+ * the lock needs; dlopen hands back the libc already loaded.
+ */
+export function flock(fd: number, operation: number): number {
+  // Bound first: loading libc after a failed flock could overwrite the errno the caller reads next.
+  libc();
+  flockCall ??= koffi.load('libc.so.6').func('int flock(int fd, int operation)') as (fd: number, operation: number) => number;
+  return flockCall(fd, operation);
+}
