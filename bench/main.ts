@@ -9,15 +9,15 @@ async function main(): Promise<void> {
   const only = process.env.TSNET_BENCH?.split(',');
   const want = (name: string) => !only || only.includes(name);
   const result: Record<string, unknown> = { machine: { cpus: require('node:os').cpus().length, node: process.version }, date: new Date().toISOString() };
-  // The resolver would run in the engine's own process; the attach path itself is what is timed.
-  const c = await Controller.open({ config: {}, resolver: 'none' });
+  // No notifier: the resolver would run in the engine's own process; the attach path itself is what is timed.
+  const c = await Controller.open({ config: {} });
   try {
     if (want('attach')) {
       result.attach = [];
       for (const n of [10, 100, 500]) (result.attach as unknown[]).push(await measureAttach(c, n, '10.77.0.0/16'));
     }
   } finally {
-    c.close();
+    await c.close();
   }
   if (want('publish')) {
     const publish: Record<string, unknown> = {};

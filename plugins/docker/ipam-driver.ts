@@ -23,16 +23,16 @@ export function ipamDriverRoutes(ipam: EngineIpam): Routes {
     '/IpamDriver.GetCapabilities': bodyless(() => ({ RequiresMACAddress: false, RequiresRequestReplay: false })),
     '/IpamDriver.GetDefaultAddressSpaces': bodyless(() => ({ LocalDefaultAddressSpace: LOCAL_ADDRESS_SPACE, GlobalDefaultAddressSpace: GLOBAL_ADDRESS_SPACE })),
     '/IpamDriver.RequestPool': route<RequestPoolRequest>('ipam', 'RequestPool', (req) => requestPool(ipam, req)),
-    '/IpamDriver.ReleasePool': route<ReleasePoolRequest>('ipam', 'ReleasePool', (req) => {
-      ipam.releasePool(req.PoolID);
+    '/IpamDriver.ReleasePool': route<ReleasePoolRequest>('ipam', 'ReleasePool', async (req) => {
+      await ipam.releasePool(req.PoolID);
       return {};
     }),
-    '/IpamDriver.RequestAddress': route<RequestAddressRequest>('ipam', 'RequestAddress', (req) => {
+    '/IpamDriver.RequestAddress': route<RequestAddressRequest>('ipam', 'RequestAddress', async (req) => {
       const gateway = req.Options?.[REQUEST_ADDRESS_TYPE] === DockerLabel.gateway;
-      return { Address: ipam.requestAddress(req.PoolID, { address: req.Address || undefined, gateway }), Data: {} };
+      return { Address: await ipam.requestAddress(req.PoolID, { address: req.Address || undefined, gateway }), Data: {} };
     }),
-    '/IpamDriver.ReleaseAddress': route<ReleaseAddressRequest>('ipam', 'ReleaseAddress', (req) => {
-      ipam.releaseAddress(req.PoolID, req.Address);
+    '/IpamDriver.ReleaseAddress': route<ReleaseAddressRequest>('ipam', 'ReleaseAddress', async (req) => {
+      await ipam.releaseAddress(req.PoolID, req.Address);
       return {};
     }),
   };

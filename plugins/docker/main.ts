@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   try {
     plugin = await startDockerPlugin({ controller, socketPath: values.socket ?? DEFAULT_SOCKET });
   } catch (err) {
-    controller.close();
+    await controller.close();
     throw err;
   }
   process.stderr.write(`tsnet docker plugin: serving ${plugin.socketPath} (state ${controller.stateDir})\n`);
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
   });
   await plugin.close();
-  controller.close();
+  await controller.close();
   return 0;
 }
 

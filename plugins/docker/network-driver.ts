@@ -3,7 +3,7 @@
  * Docker names networks and endpoints by its own 64-hex ids: the tsnet network is `docker-<id12>`
  * (shown by `tsnet ls`), its endpoints keep Docker's ids, and its bridge is `br-<id12>` as Docker's are.
  */
-import { BridgeOption, type EngineOps, type IpamConfig, type NetworkSpec, splitCidr, UnsupportedError } from '../../src/index';
+import { engineBridgeOptions, type EngineOps, type IpamConfig, type NetworkSpec, splitCidr, UnsupportedError } from '../../src/index';
 import type {
   CreateEndpointRequest, CreateNetworkRequest, EndpointRequest, IpamData, JoinRequest, NetworkRequest, ProgramExternalConnectivityRequest,
 } from './api';
@@ -27,10 +27,14 @@ function ipamConfigs(data: IpamData[]): IpamConfig[] {
   });
 }
 
-/** The network spec of a CreateNetwork call: `-o` options, --ipv6, --internal and the pools. */
+/**
+ * The network spec of a CreateNetwork call: `-o` options, --ipv6, --internal and the pools. The
+ * bridge is named after Docker's network id (the driver's engine naming); the user's `-o` options
+ * go on unread, so the driver alone decides what they mean (a `-o` bridge name wins).
+ */
 export function networkSpec(req: CreateNetworkRequest): NetworkSpec {
   const opts = req.Options ?? {};
-  const options: Record<string, string> = { [BridgeOption.name]: `br-${req.NetworkID.slice(0, 12)}`, ...(opts[DockerLabel.generic] ?? {}) };
+  const options: Record<string, string> = { ...engineBridgeOptions(req.NetworkID), ...(opts[DockerLabel.generic] ?? {}) };
   return {
     name: networkName(req.NetworkID),
     ipv6: opts[DockerLabel.enableIpv6] === true,
@@ -53,17 +57,17 @@ async function join(engine: EngineOps, req: JoinRequest): Promise<Record<string,
 }
 
 /** CreateEndpoint: Docker refuses a reply that changes what it supplied, so only a MAC it left empty comes back. */
-function createEndpoint(engine: EngineOps, req: CreateEndpointRequest): Record<string, unknown> {
+async function createEndpoint(engine: EngineOps, req: CreateEndpointRequest): Promise<Record<string, unknown>> {
   const given = req.Interface ?? {};
-  const ep = engine.createEndpoint(networkName(req.NetworkID), {
+  const ep = await engine.createEndpoint(networkName(req.NetworkID), {
     id: req.EndpointID, ipv4: given.Address || undefined, ipv6: given.AddressIPv6 || undefined, mac: given.MacAddress || undefined,
   });
   return !given.MacAddress && ep.mac ? { Interface: { MacAddress: ep.mac } } : {};
 }
 
 /** EndpointOperInfo: what tsnet knows of the endpoint, under libnetwork's keys where it has them. */
-function operInfo(engine: EngineOps, req: EndpointRequest): Record<string, unknown> {
-  const ep = engine.endpoint(networkName(req.NetworkID), req.EndpointID);
+async function operInfo(engine: EngineOps, req: EndpointRequest): Promise<Record<string, unknown>> {
+  const ep = await engine.endpoint(networkName(req.NetworkID), req.EndpointID);
   const ip = ep.ipv4 ? bare(ep.ipv4) : undefined;
   return {
     Value: {

@@ -1,6 +1,6 @@
 /** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
 import type { Command } from 'commander';
-import { Controller, describe, ERROR_CODES, InvalidArgumentError, kindOf } from '../index';
+import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf } from '../index';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -25,16 +25,29 @@ function globals(cmd: Command): { stateDir?: string; firewallBackend?: 'iptables
   return root.opts();
 }
 
-/** Runs fn with an open controller and closes it, whatever happens. */
+/**
+ * Runs fn with an open controller and closes it, whatever happens. Commands that change state get
+ * the daemon's resolver sync as notifier: a one-shot process runs no resolver, so names must reach
+ * the daemon's before the command reports success (and the daemon is started when none runs).
+ */
 export async function withController<T>(cmd: Command, fn: (c: Controller) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
   const g = globals(cmd);
   if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw new InvalidArgumentError(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
-  const c = await Controller.open({ stateDir: g.stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend });
+  const stateDir = g.stateDir ?? defaultStateDir();
+  const notifier = opts.readOnly ? undefined : daemonNotifier(stateDir);
+  const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier });
   try {
     return await fn(c);
   } finally {
-    c.close();
+    await c.close();
   }
+}
+
+/** Inspects refs one after another, in the order given: the first unknown ref fails the command before anything is printed. */
+export async function inspectEach(refs: string[], inspect: (ref: string) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+  const views: Record<string, unknown>[] = [];
+  for (const ref of refs) views.push(await inspect(ref));
+  return views;
 }
 
 /** Writes JSON to stdout: the only stdout besides tables. */

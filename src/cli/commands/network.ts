@@ -1,7 +1,7 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
 import { contains, InvalidArgumentError, type IpamConfig, type Network } from '../../index';
-import { collect, keyValues, printJson, printTable, withController } from '../common';
+import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
 
 interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }
 
@@ -49,7 +49,8 @@ function matches(net: Network, filters: string[]): boolean {
       case 'id': return net.id.startsWith(v);
       case 'driver': return net.driver === v;
       case 'scope': return net.scope === v;
-      case 'type': return (v === 'builtin') === (net.options['com.docker.network.default'] === 'true');
+      // The driver says which networks are predefined: a face does not read option keys.
+      case 'type': return (v === 'builtin') === !!net.info.predefined;
       case 'label': { const [lk, lv] = v.split('='); return lk in net.labels && (lv === undefined || net.labels[lk] === lv); }
       default: throw new InvalidArgumentError(`invalid filter "${f}": known keys are name, id, driver, scope, type, label`);
     }
@@ -63,7 +64,7 @@ function addLs(parent: Command, name: string): void {
     .option('--format <format>', 'table (default) or json')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
-      const nets = await withController(cmd, (c) => c.listNetworks().filter((n) => matches(n, f.filter)), { readOnly: true });
+      const nets = await withController(cmd, async (c) => (await c.listNetworks()).filter((n) => matches(n, f.filter)), { readOnly: true });
       const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
       if (f.quiet) for (const n of nets) process.stdout.write(id(n) + '\n');
       else if (f.format === 'json') for (const n of nets) process.stdout.write(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
@@ -75,7 +76,7 @@ function addLs(parent: Command, name: string): void {
 function addInspect(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).description('show networks as JSON, shaped like docker network inspect')
     .action(async (refs: string[], _f: unknown, cmd: Command) => {
-      printJson(await withController(cmd, (c) => refs.map((r) => c.inspectNetwork(r)), { readOnly: true }));
+      printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true }));
     });
 }
 

@@ -23,7 +23,7 @@ export function portLines(bindings: PortBinding[], filter?: string): string[] {
 export function registerPortCommand(program: Command): void {
   program.command('port <sandbox> [port]').description('list port mappings of a sandbox, or the mapping of one PORT[/PROTO]')
     .action(async (ref: string, port: string | undefined, _f: unknown, cmd: Command) => {
-      const lines = await withController(cmd, (c) => portLines(c.sandboxEndpoints(ref).flatMap((e) => e.ports), port), { readOnly: true });
+      const lines = await withController(cmd, async (c) => portLines((await c.sandboxEndpoints(ref)).flatMap((e) => e.ports), port), { readOnly: true });
       for (const l of lines) process.stdout.write(l + '\n');
     });
 }

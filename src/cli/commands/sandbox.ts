@@ -1,7 +1,7 @@
 /** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
 import type { Command } from 'commander';
 import { type SandboxOptions } from '../../index';
-import { collect, printJson, printTable, withController } from '../common';
+import { collect, inspectEach, printJson, printTable, withController } from '../common';
 
 interface SandboxFlags { publish: string[]; publishAll?: boolean; hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
 
@@ -38,15 +38,19 @@ export function registerSandboxCommands(program: Command): void {
   sandbox.command('ls').alias('list').description('list sandboxes')
     .option('-q, --quiet', 'only ids')
     .action(async (f: { quiet?: boolean }, cmd: Command) => {
-      const rows = await withController(cmd, (c) => c.listSandboxes().map((s) => {
-        const eps = c.sandboxEndpoints(s.id);
-        return [s.id.slice(0, 12), s.name, s.mode === 'own' ? 'private' : s.mode, eps.map((e) => e.ipv4?.split('/')[0]).filter(Boolean).join(',')];
-      }), { readOnly: true });
+      const rows = await withController(cmd, async (c) => {
+        const out: string[][] = [];
+        for (const s of await c.listSandboxes()) {
+          const eps = await c.sandboxEndpoints(s.id);
+          out.push([s.id.slice(0, 12), s.name, s.mode === 'own' ? 'private' : s.mode, eps.map((e) => e.ipv4?.split('/')[0]).filter(Boolean).join(',')]);
+        }
+        return out;
+      }, { readOnly: true });
       if (f.quiet) for (const r of rows) process.stdout.write(r[0] + '\n');
       else printTable(['SANDBOX ID', 'NAME', 'STACK', 'IPV4'], rows);
     });
   sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => printJson(await withController(cmd, (c) => refs.map((r) => c.inspectSandbox(r)), { readOnly: true })));
+    .action(async (refs: string[], _f: unknown, cmd: Command) => printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectSandbox(r)), { readOnly: true })));
   sandbox.command('rm <sandbox...>').alias('remove').description('remove sandboxes and their endpoints')
     .action(async (refs: string[], _f: unknown, cmd: Command) => {
       await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); process.stdout.write(r + '\n'); } });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CLI, tsnet } from '../../helpers/cli';
 
 const PRIVATE_HOST = path.join(__dirname, '..', '..', 'helpers', 'private-host.js');
+const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures');
 
 /** Runs a bash script in a fresh nested private host (its own namespaces and state dir), with `tsnet` defined. */
 function inFreshHost(script: string, env: Record<string, string> = {}): { status: number; out: string } {
@@ -47,6 +48,9 @@ describe('tsnet CLI', function () {
     assert.match(quiet, /^[0-9a-f]{12}$/);
     const json = tsnet('ls', '--format', 'json', '--filter', 'label=team=net').stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(json.map((j) => j.Name), [net]);
+    const names = (filter: string) => tsnet('ls', '--format', 'json', '--filter', filter).stdout.trim().split('\n').map((l) => JSON.parse(l).Name as string);
+    assert.deepEqual(names('type=builtin'), ['bridge', 'host', 'none']);
+    assert.ok(names('type=custom').includes(net) && !names('type=custom').some((n) => ['bridge', 'host', 'none'].includes(n)));
     assert.equal(tsnet('ls', '--filter', 'bogus=1').status, 2);
   });
 
@@ -63,6 +67,41 @@ describe('tsnet CLI', function () {
     assert.equal(tsnet('disconnect', net, `c1-${run}`).status, 0);
     assert.equal(tsnet('disconnect', net, `c1-${run}`).status, 3);
     assert.equal(tsnet('disconnect', '-f', net, `c1-${run}`).status, 0);
+  });
+
+  it('shows the network a sandbox was created with as HostConfig.NetworkMode', () => {
+    const mode = (sb: string) => {
+      const r = tsnet('sandbox', 'inspect', sb);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { HostConfig: { NetworkMode: string } }[])[0].HostConfig.NetworkMode;
+    };
+    const [named, none, shared, dflt] = ['nm1', 'nm2', 'nm3', 'nm4'].map((s) => `${s}-${run}`);
+    try {
+      assert.equal(tsnet('sandbox', 'create', named, '--network', net).status, 0);
+      assert.equal(tsnet('sandbox', 'create', none, '--network', 'none').status, 0);
+      // Docker records the container a stack is shared with by id, whatever name the user gave.
+      assert.equal(tsnet('sandbox', 'create', shared, '--network', `container:${named}`).status, 0);
+      assert.equal(tsnet('sandbox', 'create', dflt).status, 0);
+      const namedId = (JSON.parse(tsnet('sandbox', 'inspect', named).stdout) as { Id: string }[])[0].Id;
+      assert.deepEqual([mode(named), mode(none), mode(shared), mode(dflt)], [net, 'none', `container:${namedId}`, 'bridge']);
+    } finally {
+      tsnet('sandbox', 'rm', shared);
+      tsnet('sandbox', 'rm', named, none, dflt);
+    }
+  });
+
+  it('shows NetworkMode bridge for sandboxes recorded before it was kept (a 0.1 store)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-v01-'));
+    try {
+      fs.copyFileSync(path.join(FIXTURES, 'store', 'v0.1', 'state.db'), path.join(dir, 'state.db'));
+      // Read-only commands change nothing in the kernel: the fixture's lost namespaces and bridges stay lost.
+      const r = tsnet('--state-dir', dir, 'sandbox', 'inspect', 'web', 'db');
+      assert.equal(r.status, 0, r.stderr);
+      const views = JSON.parse(r.stdout) as { Name: string; HostConfig: { NetworkMode: string } }[];
+      assert.deepEqual(views.map((v) => [v.Name, v.HostConfig.NetworkMode]), [['web', 'bridge'], ['db', 'bridge']]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prunes only unused user-defined networks', () => {
@@ -109,6 +148,27 @@ describe('tsnet CLI', function () {
     } finally {
       fs.rmSync(dir, { recursive: true });
     }
+  });
+
+  it('daemon: a resident service that cannot start is reported on stderr, DNS and the others keep working', () => {
+    // Another process holds the Docker plugin socket; the daemon must still serve names and the CNI socket.
+    const r = inFreshHost(`sock=/run/docker/plugins/tsnet.sock
+      ${process.execPath} -e "require('net').createServer(()=>{}).listen(process.argv[1])" "$sock" & busy=$!
+      while [ ! -S "$sock" ]; do sleep 0.1; done
+      tsnet ls -q >/dev/null
+      # Not through the tsnet function: $! must be the daemon's own pid, for the SIGTERM below.
+      ${process.execPath} ${CLI} daemon 2>"$TSNET_STATE_DIR/daemon.err" & d=$!
+      while [ ! -S "$TSNET_STATE_DIR/cni.sock" ]; do kill -0 $d; sleep 0.1; done
+      tsnet create --subnet 172.16.95.0/24 dn >/dev/null
+      tsnet sandbox create web --network dn >/dev/null
+      tsnet sandbox create probe --network dn >/dev/null
+      tsnet sandbox exec probe -- dig +short +tries=1 +time=3 @127.0.0.11 web
+      kill -TERM $d; wait $d && echo "daemon exit 0"
+      test -e "$TSNET_STATE_DIR/cni.sock" && echo "cni.sock left behind"
+      kill $busy
+      cat "$TSNET_STATE_DIR/daemon.err"`);
+    assert.equal(r.status, 0, r.out);
+    assert.equal(r.out, '172.16.95.2\ndaemon exit 0\ntsnet daemon: docker plugin not started: docker plugin socket /run/docker/plugins/tsnet.sock: another process serves it\n');
   });
 
   it('keeps state across a restart and re-creates bridges the kernel lost', () => {

@@ -32,11 +32,11 @@ describe('parallel CLI processes', function () {
       assert.deepEqual(created.filter((r) => r.status !== 0).map((r) => r.stderr), []);
       const c = await Controller.open({ readOnly: true });
       try {
-        const ips = c.networkEndpoints(net).map((e) => e.ipv4);
+        const ips = (await c.networkEndpoints(net)).map((e) => e.ipv4);
         assert.equal(ips.length, 20);
         assert.equal(new Set(ips).size, 20);
       } finally {
-        c.close();
+        await c.close();
       }
       const removed = await Promise.all(names.map((n) => tsnetAsync('sandbox', 'rm', n)));
       assert.deepEqual(removed.filter((r) => r.status !== 0).map((r) => r.stderr), []);

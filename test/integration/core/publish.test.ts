@@ -29,10 +29,10 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
   });
   afterEach(() => servers.splice(0).forEach((s) => s.stop()));
   after(async () => {
-    for (const s of c.listSandboxes().filter((x) => x.name.endsWith(run))) await c.deleteSandbox(s.id).catch(() => undefined);
+    for (const s of (await c.listSandboxes()).filter((x) => x.name.endsWith(run))) await c.deleteSandbox(s.id).catch(() => undefined);
     await c.deleteNetwork(net).catch(() => undefined);
     await outside.remove();
-    c.close();
+    await c.close();
   });
 
   it('masquerades outbound traffic: the outside sees the host uplink address', async () => {
@@ -47,7 +47,7 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
 
   it('publishes -p 8080:80: reachable from outside, from the host via 127.0.0.1 and its addresses, from another sandbox, and hairpin', async () => {
     assert.equal(tsnet('sandbox', 'create', `web-${run}`, '--network', net, '-p', '8080:80').status, 0);
-    const web = c.getSandbox(`web-${run}`);
+    const web = await c.getSandbox(`web-${run}`);
     servers.push(await startEchoServer(web.key, 80));
     assert.equal(await tcpExchange(outside.key, outside.hostIp, 8080, 'outside'), 'echo:outside');
     assert.equal(await tcpExchange('', '127.0.0.1', 8080, 'localhost'), 'echo:localhost');
@@ -67,7 +67,7 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
     assert.match(lines[1], /^91\/tcp -> 0\.0\.0\.0:(\d+)$/);
     const random = Number(/:(\d+)$/.exec(lines[1])![1]);
     assert.ok(random >= 32768 && random <= 60999, `random port ${random} from the ephemeral range`);
-    const sb = c.getSandbox(`multi-${run}`);
+    const sb = await c.getSandbox(`multi-${run}`);
     servers.push(await startEchoServer(sb.key, 90), await startEchoServer(sb.key, 91));
     assert.equal(await tcpExchange('', '127.0.0.1', 9090, 'one'), 'echo:one');
     assert.match(await tcpExchange(outside.key, outside.hostIp, 9090, 'no', 1500), /^(error:|timeout)/, 'bound to 127.0.0.1 only');
@@ -107,7 +107,7 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
       assert.equal(tsnet('sandbox', 'create', `late-${run}`, '--network', net).status, 0);
       assert.equal(tsnet('connect', '-p', '9393:80', local, `late-${run}`).status, 0);
       assert.deepEqual(tsnet('port', `late-${run}`, '80').stdout.trim().split('\n'), ['127.0.0.1:9393']);
-      const sb = c.getSandbox(`late-${run}`);
+      const sb = await c.getSandbox(`late-${run}`);
       servers.push(await startEchoServer(sb.key, 80));
       assert.equal(await tcpExchange('', '127.0.0.1', 9393, 'connected'), 'echo:connected');
       assert.match(await tcpExchange(outside.key, outside.hostIp, 9393, 'no', 1500), /^(error:|timeout)/, 'not on other host addresses');
@@ -122,7 +122,7 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
     assert.equal(tsnet('create', '--subnet', '172.16.52.0/24', '-o', `com.docker.network.bridge.name=tb.${run}`, dotted).status, 0);
     try {
       assert.equal(tsnet('sandbox', 'create', `dotsb-${run}`, '--network', dotted, '-p', '9494:80').status, 0);
-      servers.push(await startEchoServer(c.getSandbox(`dotsb-${run}`).key, 80));
+      servers.push(await startEchoServer((await c.getSandbox(`dotsb-${run}`)).key, 80));
       assert.equal(await tcpExchange('', '127.0.0.1', 9494, 'dotted'), 'echo:dotted');
     } finally {
       tsnet('sandbox', 'rm', `dotsb-${run}`);
@@ -132,12 +132,12 @@ describe(`published ports and NAT (backend: ${process.env.TSNET_FIREWALL_BACKEND
 
   it('removing the endpoint removes exactly its mappings', async () => {
     assert.equal(tsnet('sandbox', 'create', `gone-${run}`, '--network', net, '-p', '8383:80').status, 0);
-    const sb = c.getSandbox(`gone-${run}`);
+    const sb = await c.getSandbox(`gone-${run}`);
     servers.push(await startEchoServer(sb.key, 80));
     assert.equal(await tcpExchange(outside.key, outside.hostIp, 8383, 'before'), 'echo:before');
     assert.equal(tsnet('sandbox', 'rm', `gone-${run}`).status, 0);
     assert.match(await tcpExchange(outside.key, outside.hostIp, 8383, 'after', 1500), /^(error:|timeout)/);
-    const web = c.getSandbox(`web-${run}`);
+    const web = await c.getSandbox(`web-${run}`);
     servers.push(await startEchoServer(web.key, 80));
     assert.equal(await tcpExchange(outside.key, outside.hostIp, 8080, 'still'), 'echo:still', "another endpoint's mapping survives");
   });

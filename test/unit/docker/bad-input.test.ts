@@ -43,7 +43,7 @@ describe('docker plugin: bad requests (fixtures/docker/invalid)', () => {
       assert.equal(res.status, expect.status, JSON.stringify(res.body));
       assert.match(String(res.body.Err), expect.err);
       assert.deepEqual(Object.keys(res.body), ['Err'], 'an error answer carries nothing else');
-      assert.deepEqual(plugin.core.store.list(''), [], 'nothing was recorded');
+      assert.deepEqual(await plugin.core.local.list(''), [], 'nothing was recorded');
       assert.equal(plugin.bridge.bridges.size + plugin.firewall.networks.size, 0, 'nothing was made');
     });
   }

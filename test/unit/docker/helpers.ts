@@ -7,11 +7,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Core } from '../../../src/controller/core';
+import type { ChangeNotifier, Core } from '../../../src/controller/core';
 import { engineOps } from '../../../src/controller/engine';
-import { parseBridgeOptions } from '../../../src/drivers/bridge/options';
-import type { DriverCapabilities, EndpointInterface, JoinInfo, NetworkDriver, SandboxHandle } from '../../../src/drivers/driver';
-import { ConflictError, NotFoundError } from '../../../src/errors';
+import { BridgeDriver } from '../../../src/drivers/bridge';
+import type { DriverCapabilities, DriverData, EndpointInterface, JoinInfo, NetworkDriver, NetworkInfo, SandboxHandle } from '../../../src/drivers/driver';
+import { ConflictError, InternalError, NotFoundError } from '../../../src/errors';
 import { contains } from '../../../src/kernel/addr';
 import type { Firewall, FirewallEndpoint, FirewallNetwork } from '../../../src/firewall/firewall';
 import { createIpam } from '../../../src/ipam/allocator';
@@ -20,7 +20,11 @@ import type { Endpoint, Network, PortBinding } from '../../../src/model';
 import { openSqliteStore } from '../../../src/store/sqlite';
 import { dockerPluginRoutes, handlePluginRequest, type PluginResponse } from '../../../plugins/docker/index';
 
-/** A bridge driver that records bridges and veth pairs instead of making them. */
+/**
+ * A bridge driver that records bridges and veth pairs instead of making them. Options are read by
+ * the real bridge driver (its validation is pure), so the plugin is tested against the typed facts
+ * and option checks the kernel driver would give.
+ */
 export class RecordingBridge implements NetworkDriver {
   readonly name = 'bridge';
   readonly capabilities: DriverCapabilities = { scope: 'local', needsIpam: true, dns: true, sandboxMode: 'own' };
@@ -28,19 +32,26 @@ export class RecordingBridge implements NetworkDriver {
   /** Host veth name → the peer name and the namespace fd it was created "into". */
   readonly veths = new Map<string, { peer: string; nsKey: string }>();
   private next = 0;
+  // validateNetwork and normalizeOptions touch neither the host nor the config.
+  private readonly real = new BridgeDriver({ host: undefined as unknown as NetlinkHandle, config: {} });
 
-  validateNetwork(net: Network): Record<string, string> {
-    return { bridge: parseBridgeOptions(net.id, net.options).bridgeName };
+  normalizeOptions(options: Record<string, string>): Record<string, string> {
+    return this.real.normalizeOptions(options);
   }
-  async createNetwork(net: Network): Promise<void> {
-    if (this.bridges.has(net.driverState.bridge)) throw new ConflictError(`bridge ${net.driverState.bridge}: exists`);
-    this.bridges.set(net.driverState.bridge, net);
+  validateNetwork(net: Network): NetworkInfo {
+    return this.real.validateNetwork(net);
+  }
+  async createNetwork(net: Network): Promise<DriverData> {
+    const device = net.info.device!;
+    if (this.bridges.has(device)) throw new ConflictError(`bridge ${device}: exists`);
+    this.bridges.set(device, net);
+    return { createdBridge: true, addedAddresses: '' };
   }
   async deleteNetwork(net: Network): Promise<void> {
-    this.bridges.delete(net.driverState.bridge);
+    this.bridges.delete(net.info.device!);
   }
   async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
-    if (!this.bridges.has(net.driverState.bridge)) throw new NotFoundError(`bridge ${net.driverState.bridge}: does not exist`);
+    if (!this.bridges.has(net.info.device!)) throw new NotFoundError(`bridge ${net.info.device}: does not exist`);
     const hostVeth = `veth${String(this.next++).padStart(7, '0')}`;
     this.veths.set(hostVeth, { peer: ep.ifname, nsKey: sandbox.key });
     return { hostVeth, mac: ep.mac };
@@ -58,28 +69,45 @@ export class RecordingBridge implements NetworkDriver {
 
 const bindingKey = (p: PortBinding) => `${p.protocol}/${p.hostIp || '*'}:${p.hostPort}`;
 
-/** A firewall that records networks and published ports, refusing what the kernel one would refuse. */
+/** The operations of the Firewall contract a test can make fail. */
+export type FirewallOp = 'setupNetwork' | 'teardownNetwork' | 'publishPorts' | 'unpublishPorts';
+
+/**
+ * A firewall that records networks and published ports, refusing what the kernel one would refuse;
+ * operations put in `refusing` fail as a backend whose ruleset was broken underneath would, and
+ * change nothing (as moby's StubFirewaller can be told to fail).
+ */
 export class RecordingFirewall implements Firewall {
   readonly backend = 'nftables' as const;
   readonly networks = new Map<string, FirewallNetwork>();
   /** "tcp/*:8080" → the endpoint and container port behind it. */
   readonly ports = new Map<string, { endpointId: string; containerIp?: string; containerPort: number }>();
+  /** Operations that fail until removed from the set. */
+  readonly refusing = new Set<FirewallOp>();
+
+  private check(op: FirewallOp): void {
+    if (this.refusing.has(op)) throw new InternalError(`${op}: nft: Error: No such file or directory; did you mean table 'tsnet' in family inet?`);
+  }
 
   async setupNetwork(net: FirewallNetwork): Promise<void> {
+    this.check('setupNetwork');
     this.networks.set(net.bridge, net);
   }
   async teardownNetwork(net: FirewallNetwork): Promise<void> {
+    this.check('teardownNetwork');
     // As moby's StubFirewaller: a network never goes while ports still lead into it.
     const inside = [...this.ports.values()].filter((p) => p.containerIp && net.subnets.some((s) => contains(s, p.containerIp!)));
     assert.equal(inside.length, 0, `teardown of ${net.name} with ${inside.length} port(s) still published into it`);
     this.networks.delete(net.bridge);
   }
   async publishPorts(ep: FirewallEndpoint): Promise<void> {
+    this.check('publishPorts');
     if (!this.networks.has(ep.bridge)) throw new NotFoundError(`no tsnet network is set up on bridge ${ep.bridge}`);
     for (const p of ep.ports) if (this.ports.has(bindingKey(p))) throw new ConflictError(`bind for ${bindingKey(p)} failed: port is already allocated`);
     for (const p of ep.ports) this.ports.set(bindingKey(p), { endpointId: ep.id, containerIp: ep.ipv4, containerPort: p.containerPort });
   }
   async unpublishPorts(ep: FirewallEndpoint): Promise<void> {
+    this.check('unpublishPorts');
     for (const p of ep.ports) if (this.ports.get(bindingKey(p))?.endpointId === ep.id) this.ports.delete(bindingKey(p));
   }
 }
@@ -88,6 +116,8 @@ export class RecordingFirewall implements Firewall {
 function fakeHost(routes: string[]): NetlinkHandle {
   const host = {
     hairpin: [] as number[],
+    // No recorded bridge is a kernel link: the overlap check keeps every route.
+    getLink: async () => undefined,
     listRoutes: async (fam: 4 | 6) => routes.filter((r) => (fam === 4) === !r.includes(':')).map((dst) => ({ dst, family: fam })),
     mustGetLink: async (name: string) => ({ index: 7, name, mtu: 1500, up: true }),
     setHairpin: async (index: number) => void host.hairpin.push(index),
@@ -108,8 +138,8 @@ export interface TestPlugin {
   /** Like call, but asserts a failure answered with status and an Err matching message. */
   fails(path: string, body: unknown, status: number, message: RegExp): Promise<void>;
   /** A restarted plugin: new handlers over the same state directory; the recorded "kernel" survives. */
-  reopen(): TestPlugin;
-  dispose(): void;
+  reopen(): Promise<TestPlugin>;
+  dispose(): Promise<void>;
 }
 
 interface Parts {
@@ -119,11 +149,16 @@ interface Parts {
   hostRoutes: string[];
 }
 
+/** Engine operations never change names the resolver serves (Docker runs its own DNS): a notification is a bug. */
+const NO_DNS_CHANGES: ChangeNotifier = {
+  networksChanged: async (ids) => assert.fail(`engine operations notified a DNS change on ${ids.join(', ')}`),
+};
+
 function open(parts: Parts): TestPlugin {
   const { stateDir, bridge, firewall } = parts;
   const core: Core = {
-    store: openSqliteStore(stateDir), ipam: createIpam(), drivers: new Map([['bridge', bridge]]), host: fakeHost(parts.hostRoutes),
-    config: {}, stateDir, firewall,
+    local: openSqliteStore(stateDir), ipam: createIpam(), drivers: new Map<string, NetworkDriver>([['bridge', bridge]]), host: fakeHost(parts.hostRoutes),
+    config: {}, stateDir, firewall, notifier: NO_DNS_CHANGES,
   };
   const routes = dockerPluginRoutes(engineOps(core, 'docker'));
   const call = (p: string, body?: unknown, o: { raw?: string; method?: string } = {}) =>
@@ -141,12 +176,12 @@ function open(parts: Parts): TestPlugin {
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.match(String(res.body.Err), message);
     },
-    reopen() {
-      core.store.close();
+    async reopen() {
+      await core.local.close();
       return open(parts);
     },
-    dispose() {
-      core.store.close();
+    async dispose() {
+      await core.local.close();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -79,7 +79,7 @@ describe('docker plugin: IpamDriver', () => {
     const id = await pool({ Pool: '10.45.0.0/16' });
     await p.ok(ADDR, { PoolID: id });
     await p.ok('/IpamDriver.ReleasePool', { PoolID: id });
-    assert.deepEqual(p.core.store.list('ipam/'), []);
+    assert.deepEqual(await p.core.local.list('ipam/'), []);
     await p.ok('/IpamDriver.ReleasePool', { PoolID: id });
     await p.fails(ADDR, { PoolID: id }, 200, /not found/);
     assert.equal((await p.ok(POOL, { AddressSpace: 'tsnet-local', Pool: '10.45.0.0/16' })).Pool, '10.45.0.0/16', 'the subnet is free again');

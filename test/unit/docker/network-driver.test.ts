@@ -13,8 +13,9 @@ describe('docker plugin: NetworkDriver', () => {
   beforeEach(() => (p = testPlugin()));
   afterEach(() => p.dispose());
 
-  const network = (id = NET) => p.core.store.list<Network>('network/').map((e) => e.value).find((n) => n.name === `docker-${id.slice(0, 12)}`);
-  const endpoint = (id = EP, netId = NET) => p.core.store.get<Endpoint>(`endpoint/${network(netId)!.id}/${id}`);
+  const network = async (id = NET) => (await p.core.local.list<Network>('network/')).map((e) => e.value).find((n) => n.name === `docker-${id.slice(0, 12)}`);
+  const endpoint = async (id = EP, netId = NET) => p.core.local.get<Endpoint>(`endpoint/${(await network(netId))!.id}/${id}`);
+  const keysUnder = async (prefix: string) => (await p.core.local.list(prefix)).map((e) => e.key);
   /** What dockerd does for `docker network create -d tsnet --ipam-driver tsnet --subnet …`. */
   async function createNetwork(subnet = '172.30.0.0/16', opts: Record<string, unknown> = {}, id = NET): Promise<string> {
     const poolId = String((await p.ok('/IpamDriver.RequestPool', { AddressSpace: 'tsnet-local', Pool: subnet })).PoolID);
@@ -37,9 +38,9 @@ describe('docker plugin: NetworkDriver', () => {
 
   it('CreateNetwork adopts the pool the IPAM calls reserved: same pool id, now owned by the network', async () => {
     const poolId = await createNetwork('172.30.0.0/16', { 'com.docker.network.generic': { mtu: '1400', icc: 'false' }, 'com.docker.network.enable_ipv6': false });
-    const net = network()!;
+    const net = (await network())!;
     assert.deepEqual(net.ipam, [{ poolId, subnet: '172.30.0.0/16', gateway: '172.30.0.1' }]);
-    assert.deepEqual(p.core.store.get<{ owner: string }>(`ipam/pool/${poolId}`)!.owner, net.id);
+    assert.deepEqual((await p.core.local.get<{ owner: string }>(`ipam/pool/${poolId}`))!.owner, net.id);
     assert.equal(net.options['com.docker.network.driver.mtu'], '1400');
     assert.equal(net.options['com.docker.network.bridge.enable_icc'], 'false');
     assert.equal(p.firewall.networks.get('br-' + NET.slice(0, 12))!.icc, false);
@@ -55,19 +56,19 @@ describe('docker plugin: NetworkDriver', () => {
       NetworkID: NET, Options: { 'com.docker.network.internal': true, 'com.docker.network.generic': { 'com.docker.network.bridge.name': 'br-mine' } },
       IPv4Data: [{ AddressSpace: 'tsnet-local', Pool: '10.50.0.0/24', Gateway: '10.50.0.254/24', AuxAddresses: { router: '10.50.0.9/24', spare: '10.50.0.10/24' } }],
     });
-    const net = network()!;
+    const net = (await network())!;
     assert.equal(net.internal, true);
-    assert.equal(net.driverState.bridge, 'br-mine');
+    assert.equal(net.info.device, 'br-mine');
     assert.deepEqual(net.ipam[0].auxAddresses, { router: '10.50.0.9', spare: '10.50.0.10' });
     // An aux address Docker did not request first is reserved at adoption, so no endpoint gets it.
-    assert.ok(p.core.store.get(`ipam/addr/${poolId}/10.50.0.10`));
+    assert.ok(await p.core.local.get(`ipam/addr/${poolId}/10.50.0.10`));
     const join = await attach(poolId);
     assert.equal(join.Gateway, undefined, 'an internal network gives no default route');
   });
 
   it('CreateNetwork with pools from another IPAM driver reserves them in tsnet, and endpoint addresses with them', async () => {
     await p.ok('/NetworkDriver.CreateNetwork', { NetworkID: NET, IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.60.0.0/16', Gateway: '10.60.0.1/16' }] });
-    const net = network()!;
+    const net = (await network())!;
     assert.equal(net.ipam[0].gateway, '10.60.0.1');
     await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: '10.60.0.5/16' } });
     await p.fails('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: dockerId('ep-2'), Interface: { Address: '10.60.0.5/16' } }, 200, /10\.60\.0\.5 is already in use/);
@@ -79,7 +80,7 @@ describe('docker plugin: NetworkDriver', () => {
     await createNetwork('172.30.0.0/16');
     await p.fails('/NetworkDriver.CreateNetwork', { NetworkID: NET, IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.61.0.0/16' }] }, 200, /already exists/);
     await p.fails('/NetworkDriver.CreateNetwork', { NetworkID: dockerId('net-b'), IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '172.30.128.0/17' }] }, 200, /overlaps network "docker-/);
-    assert.equal(p.core.store.list('network/').length, 1);
+    assert.equal((await keysUnder('network/')).length, 1);
   });
 
   it('CreateEndpoint returns a MAC only when Docker gave none, and refuses bad or foreign addresses', async () => {
@@ -87,7 +88,7 @@ describe('docker plugin: NetworkDriver', () => {
     const addr = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: poolId })).Address);
     assert.deepEqual(await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: addr, MacAddress: '' } }), { Interface: { MacAddress: '02:42:ac:1e:00:02' } });
     assert.deepEqual(await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: dockerId('ep-2'), Interface: { MacAddress: '0a:00:00:00:00:01' } }), {});
-    assert.equal(endpoint(dockerId('ep-2'))!.mac, '0a:00:00:00:00:01');
+    assert.equal((await endpoint(dockerId('ep-2')))!.mac, '0a:00:00:00:00:01');
     const bad: [Record<string, string>, RegExp][] = [
       [{ Address: addr }, /already exists in network/],
       [{ Address: '10.9.9.9/8' }, /not in any subnet/],
@@ -100,7 +101,7 @@ describe('docker plugin: NetworkDriver', () => {
 
   it('Join makes the veth pair in the host and answers its name, DstPrefix eth and the gateway', async () => {
     const join = await attach(await createNetwork());
-    const ep = endpoint()!;
+    const ep = (await endpoint())!;
     assert.deepEqual(join, { InterfaceName: { SrcName: ep.ifname, DstPrefix: 'eth' }, Gateway: '172.30.0.1', StaticRoutes: [], DisableGatewayService: false });
     assert.match(ep.ifname, /^tsp[0-9a-f]{8}$/);
     assert.deepEqual([...p.bridge.veths.values()], [{ peer: ep.ifname, nsKey: '/proc/self/ns/net' }]);
@@ -132,8 +133,8 @@ describe('docker plugin: NetworkDriver', () => {
     await p.fails('/NetworkDriver.DeleteNetwork', { NetworkID: NET }, 200, /has active endpoints/);
     await p.ok('/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP });
     await p.ok('/NetworkDriver.DeleteNetwork', { NetworkID: NET });
-    assert.equal(network(), undefined);
-    assert.deepEqual([p.bridge.bridges.size, p.firewall.networks.size, p.core.store.list('ipam/').length], [0, 0, 0]);
+    assert.equal(await network(), undefined);
+    assert.deepEqual([p.bridge.bridges.size, p.firewall.networks.size, (await keysUnder('ipam/')).length], [0, 0, 0]);
   });
 
   it('ProgramExternalConnectivity publishes fixed, ranged and random host ports; Revoke removes them', async () => {
@@ -144,7 +145,7 @@ describe('docker plugin: NetworkDriver', () => {
       { Proto: 6, Port: 443, HostPort: 0, HostPortEnd: 0 },
     ]);
     assert.deepEqual(res, { status: 200, body: {} });
-    const ports = endpoint()!.ports;
+    const ports = (await endpoint())!.ports;
     assert.deepEqual(ports.slice(0, 2), [
       { protocol: 'tcp', containerPort: 80, hostIp: '', hostPort: 8080 },
       { protocol: 'udp', containerPort: 53, hostIp: '0.0.0.0', hostPort: 5300 },
@@ -152,7 +153,7 @@ describe('docker plugin: NetworkDriver', () => {
     assert.ok(ports[2].hostPort >= 1024, `random port ${ports[2].hostPort}`);
     assert.equal(p.firewall.ports.size, 3);
     await p.ok('/NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP });
-    assert.deepEqual([endpoint()!.ports, p.firewall.ports.size, p.core.store.list('port/').length], [[], 0, 0]);
+    assert.deepEqual([(await endpoint())!.ports, p.firewall.ports.size, (await keysUnder('port/')).length], [[], 0, 0]);
   });
 
   it('ProgramExternalConnectivity: a taken host port fails with nothing published; before Join it is refused', async () => {
@@ -162,8 +163,8 @@ describe('docker plugin: NetworkDriver', () => {
     assert.equal((await publish([{ Proto: 6, Port: 80, HostPort: 8080, HostPortEnd: 8080 }])).status, 200);
     const taken = await publish([{ Proto: 6, Port: 81, HostPort: 9090 }, { Proto: 6, Port: 80, HostPort: 8080, HostPortEnd: 8080 }], dockerId('ep-2'));
     assert.match(String(taken.body.Err), /8080.*already allocated/);
-    assert.deepEqual(endpoint(dockerId('ep-2'))!.ports, []);
-    assert.deepEqual(p.core.store.list('port/').map((e) => e.key), ['port/tcp/8080/*']);
+    assert.deepEqual((await endpoint(dockerId('ep-2')))!.ports, []);
+    assert.deepEqual(await keysUnder('port/'), ['port/tcp/8080/*']);
     await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: dockerId('ep-3'), Interface: { Address: '172.30.0.99/16' } });
     assert.match(String((await publish([{ Proto: 6, Port: 80, HostPort: 7070 }], dockerId('ep-3'))).body.Err), /once it joined a sandbox/);
   });
@@ -172,14 +173,14 @@ describe('docker plugin: NetworkDriver', () => {
     await attach(await createNetwork());
     await publish([{ Proto: 6, Port: 80, HostPort: 8080 }]);
     await publish([{ Proto: 6, Port: 80, HostPort: 8081 }]);
-    assert.deepEqual(endpoint()!.ports.map((b) => b.hostPort), [8081]);
+    assert.deepEqual((await endpoint())!.ports.map((b) => b.hostPort), [8081]);
     assert.deepEqual([...p.firewall.ports.keys()], ['tcp/*:8081']);
   });
 
   it('EndpointOperInfo reports MAC, ports, host veth and sandbox', async () => {
     await attach(await createNetwork());
     await publish([{ Proto: 6, Port: 80, HostPort: 8080 }]);
-    const ep = endpoint()!;
+    const ep = (await endpoint())!;
     assert.deepEqual(await p.ok('/NetworkDriver.EndpointOperInfo', { NetworkID: NET, EndpointID: EP }), { Value: {
       'com.docker.network.endpoint.macaddress': '02:42:ac:1e:00:02',
       'com.docker.network.portmap': [{ Proto: 6, IP: '172.30.0.2', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8080 }],
@@ -191,9 +192,30 @@ describe('docker plugin: NetworkDriver', () => {
     await attach(await createNetwork());
     await publish([{ Proto: 6, Port: 80, HostPort: 8080 }]);
     await p.ok('/NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP });
-    assert.deepEqual([endpoint()!.sandboxId, p.firewall.ports.size, p.bridge.veths.size], ['', 0, 1]);
+    assert.deepEqual([(await endpoint())!.sandboxId, p.firewall.ports.size, p.bridge.veths.size], ['', 0, 1]);
     await p.ok('/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP });
-    assert.deepEqual([endpoint(), p.bridge.veths.size], [undefined, 0]);
+    assert.deepEqual([await endpoint(), p.bridge.veths.size], [undefined, 0]);
+  });
+
+  it('DeleteEndpoint keeps the record and its host ports when unpublishing fails, so a retry finishes the job', async () => {
+    const poolId = await createNetwork();
+    await attach(poolId);
+    await publish([{ Proto: 6, Port: 80, HostPort: 8080 }]);
+    p.firewall.refusing.add('unpublishPorts');
+    await p.fails('/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }, 200, /delete endpoint .*unpublishPorts/);
+    assert.deepEqual((await endpoint())!.ports.map((b) => b.hostPort), [8080], 'the endpoint is still recorded with its ports');
+    assert.deepEqual(await keysUnder('port/'), ['port/tcp/8080/*'], 'the host port stays reserved while its rules may still be there');
+    assert.deepEqual([...p.firewall.ports.keys()], ['tcp/*:8080']);
+    // While reserved, the host port is nobody else's.
+    await attach(poolId, dockerId('ep-2'), '/var/run/docker/netns/second');
+    assert.match(String((await publish([{ Proto: 6, Port: 80, HostPort: 8080 }], dockerId('ep-2'))).body.Err), /8080.*already allocated/);
+    p.firewall.refusing.delete('unpublishPorts');
+    await p.ok('/NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP });
+    assert.equal(await endpoint(), undefined);
+    assert.deepEqual([await keysUnder('port/'), [...p.firewall.ports.keys()]], [[], []]);
+    assert.deepEqual([...p.bridge.veths.values()].map((v) => v.peer), [(await endpoint(dockerId('ep-2')))!.ifname], 'only the second endpoint\'s pair is left');
+    assert.equal((await publish([{ Proto: 6, Port: 80, HostPort: 8080 }], dockerId('ep-2'))).status, 200);
+    assert.deepEqual((await endpoint(dockerId('ep-2')))!.ports.map((b) => b.hostPort), [8080], 'the freed port can be published again');
   });
 
   it('a dual-stack network: v6 pool adopted, v6 address held, GatewayIPv6 in the Join answer', async () => {
@@ -206,11 +228,11 @@ describe('docker plugin: NetworkDriver', () => {
       IPv4Data: [{ AddressSpace: 'tsnet-local', Pool: '172.30.0.0/16', Gateway: String((await p.ok('/IpamDriver.RequestAddress', { PoolID: v4, Options: GATEWAY })).Address) }],
       IPv6Data: [{ AddressSpace: 'tsnet-local', Pool: 'fd00:30::/64', Gateway: gw6 }],
     });
-    assert.deepEqual(network()!.ipam.map((x) => [x.poolId, x.gateway]), [[v4, '172.30.0.1'], [v6, 'fd00:30::1']]);
+    assert.deepEqual((await network())!.ipam.map((x) => [x.poolId, x.gateway]), [[v4, '172.30.0.1'], [v6, 'fd00:30::1']]);
     const addr6 = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: v6 })).Address);
     await p.ok('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: '172.30.0.2/16', AddressIPv6: addr6 } });
     const join = await p.ok('/NetworkDriver.Join', { NetworkID: NET, EndpointID: EP, SandboxKey: KEY });
-    assert.deepEqual([join.Gateway, join.GatewayIPv6, endpoint()!.ipv6], ['172.30.0.1', 'fd00:30::1', 'fd00:30::2/64']);
+    assert.deepEqual([join.Gateway, join.GatewayIPv6, (await endpoint())!.ipv6], ['172.30.0.1', 'fd00:30::1', 'fd00:30::2/64']);
   });
 
   it('discovery is acknowledged; swarm allocation is refused', async () => {
