@@ -21,6 +21,8 @@ export interface DaemonConfig {
   'cluster-advertise'?: string;
   /** kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat. */
   'cluster-store-opts'?: Record<string, string>;
+  /** UDP port of the overlay's VXLAN data path (default 4789); one value for the whole cluster. */
+  'data-path-port'?: number;
 }
 
 /** State directory: --state-dir, then TSNET_STATE_DIR, then /var/lib/tsnet. */

@@ -11,6 +11,7 @@ import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
 import { attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore } from './cluster';
+import { peerSource } from './peer-source';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
@@ -260,6 +261,23 @@ export class Controller {
     const membership = await ClusterMembership.join(core.global, core.stateDir, core.cluster.settings, async (lease) => void (await republishEndpoints(core, lease)));
     core.cluster = { settings: core.cluster.settings, lease: async () => membership.lease };
     return membership;
+  }
+
+  /**
+   * What a host in a cluster keeps running (the daemon does): its membership, and every driver's
+   * agent over the cluster's view (the overlay's FDB programmer). A no-op without a cluster store.
+   */
+  async startClusterServices(): Promise<{ settle(): Promise<void>; close(leave?: boolean): Promise<void> }> {
+    const membership = await this.joinCluster();
+    const source = peerSource(this.core);
+    const agents = source ? [...this.core.drivers.values()].flatMap((d) => (d.startAgent ? [d.startAgent(source)] : [])) : [];
+    return {
+      settle: async () => { await Promise.all(agents.map((a) => a.settle())); },
+      async close(leave = false) {
+        for (const a of agents) await a.close();
+        await membership?.close(leave);
+      },
+    };
   }
 
   /** Releases the stores and netlink socket. */

@@ -63,7 +63,10 @@ const idKey = (pool: string, id: number) => `ids/${pool}/${id}`;
 /** Allocates info.idPool's ids for net: the requested ones (Conflict when taken) or the lowest free, one per subnet when count says so. */
 async function allocateIds(t: StoreTxn, net: Network, pool: NonNullable<Network['info']['idPool']>): Promise<number[]> {
   const ids: number[] = [];
+  // count 0: one id per IPAM pool (the overlay's VNI per subnet).
+  const count = pool.count || net.ipam.length;
   if (pool.requested?.length) {
+    if (pool.requested.length !== count) throw new InvalidArgumentError(`network ${net.name}: ${pool.requested.length} ${pool.name}(s) given for ${count} subnet(s); give one per subnet`);
     for (const id of pool.requested) {
       if (!(await t.create(idKey(pool.name, id), net.id))) throw new ConflictError(`${pool.name} ${id} is already in use`);
       ids.push(id);
@@ -71,12 +74,12 @@ async function allocateIds(t: StoreTxn, net: Network, pool: NonNullable<Network[
     return ids;
   }
   const taken = new Set((await t.list(`ids/${pool.name}/`)).map((e) => Number(e.key.slice(e.key.lastIndexOf('/') + 1))));
-  for (let id = pool.min; id <= pool.max && ids.length < pool.count; id++) {
+  for (let id = pool.min; id <= pool.max && ids.length < count; id++) {
     if (taken.has(id)) continue;
     if (!(await t.create(idKey(pool.name, id), net.id))) continue;
     ids.push(id);
   }
-  if (ids.length < pool.count) throw new ExhaustedError(`no free ${pool.name} between ${pool.min} and ${pool.max}`);
+  if (ids.length < count) throw new ExhaustedError(`no free ${pool.name} between ${pool.min} and ${pool.max}`);
   return ids;
 }
 

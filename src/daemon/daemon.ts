@@ -94,12 +94,14 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
   claimPidFile(paths.pid);
   const resolver = await serveResolver(controller);
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
+  const cluster = await controller.startClusterServices();
   const services = await startServices({ controller, sync: resolver.sync }, opts.services ?? [], opts.onServiceError ?? debug);
   return {
     controller,
     sync: resolver.sync,
     async close() {
       await services.close();
+      await cluster.close();
       await resolver.close();
       fs.rmSync(paths.pid, { force: true });
       await controller.close();
@@ -119,6 +121,7 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions = {}):
     return { close: async () => { await resolver.close(); await controller.close(); } };
   }
   const sync = () => syncResolver(controller.stateDir);
+  const cluster = await controller.startClusterServices();
   const services = await startServices({ controller, sync }, opts.services ?? [], opts.onServiceError ?? debug);
-  return { close: async () => { await services.close(); await controller.close(); } };
+  return { close: async () => { await services.close(); await cluster.close(); await controller.close(); } };
 }

@@ -59,6 +59,23 @@ export interface JoinInfo {
   gateway6?: string;
 }
 
+/** What a driver's agent reads: the cluster's networks and endpoints, and their changes. */
+export interface PeerSource {
+  /** This host's name in the cluster (endpoints located here are local). */
+  readonly self: string;
+  /** The cluster store's networks and endpoints, read now. */
+  snapshot(): Promise<{ networks: Network[]; endpoints: Endpoint[] }>;
+  /** Calls onChange after any change; returns a stop function. */
+  watch(onChange: () => void): () => Promise<void>;
+}
+
+/** A running driver agent. */
+export interface DriverAgent {
+  /** Resolves after a full pass over the current view. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Host-side context a driver is built with. */
 export interface DriverContext {
   /** rtnetlink in the host namespace. */
@@ -101,6 +118,11 @@ export interface NetworkDriver {
   normalizeOptions?(options: Record<string, string>): Record<string, string>;
   /** Typed facts for a record written by a release before typed results (it has only `driverState`). */
   upgrade?(legacy: Network): { info: NetworkInfo; driverData: DriverData };
+  /**
+   * Starts the driver's resident agent (the overlay's FDB programmer) over the cluster's view; the
+   * daemon runs it on hosts in a cluster.
+   */
+  startAgent?(source: PeerSource): DriverAgent;
   /** Hairpin on the endpoint's host port, so a sandbox reaches its own published ports through the host. */
   setHairpin?(net: Network, ep: Endpoint, on: boolean): Promise<void>;
 }

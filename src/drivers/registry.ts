@@ -7,6 +7,7 @@ import { defaultBridgeSpec } from './bridge/options';
 import type { DriverContext, NetworkDriver } from './driver';
 import { ipvlanDriver } from './ipvlan';
 import { macvlanDriver } from './macvlan';
+import { overlayDriver } from './overlay';
 import { hostDriver, nullDriver, stacklessSpec } from './stackless';
 
 const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
@@ -15,6 +16,7 @@ const FACTORIES: Record<string, (ctx: DriverContext) => NetworkDriver> = {
   null: nullDriver,
   macvlan: macvlanDriver,
   ipvlan: ipvlanDriver,
+  overlay: overlayDriver,
 };
 
 /** Names a user may pass to `-d`. */

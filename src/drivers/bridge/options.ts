@@ -138,3 +138,8 @@ export function cniBridgeDifference(net: { id: string; options: Record<string, s
 export function engineBridgeOptions(networkId: string): Record<string, string> {
   return { [BridgeOption.name]: `br-${networkId.slice(0, 12)}` };
 }
+
+/** Options of a bridge that serves as another driver's way out (the overlay's gateway bridge): masquerade on, icc off. */
+export function gatewayBridgeOptions(bridgeName: string): Record<string, string> {
+  return { [BridgeOption.name]: bridgeName, [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'false' };
+}
