@@ -116,9 +116,16 @@ export async function networkById(core: Core, id: string): Promise<Network | und
   return undefined;
 }
 
-/** Every network of every store. */
+/**
+ * Every network of every store. An unreachable cluster store leaves this host's networks listed
+ * (with a warning on stderr): local networks never depend on the cluster.
+ */
 export async function listNetworks(core: Core): Promise<Network[]> {
-  const all = await Promise.all(stores(core).map((s) => s.list<Network>('network/')));
+  const all = await Promise.all(stores(core).map((s) => s.list<Network>('network/').catch((err) => {
+    if (s === core.local) throw err;
+    process.stderr.write(`tsnet: warning: ${(err as Error).message}; global networks are not shown\n`);
+    return [];
+  })));
   return all.flat().map((n) => withInfo(core, n.value));
 }
 
