@@ -7,6 +7,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,8 @@ export interface EtcdOptions {
   listenIp?: string;
   /** Extra etcd flags, e.g. ['--max-txn-ops', '1024']. */
   flags?: string[];
+  /** Serve clients over TLS with these PEM files, and require client certificates signed by ca. */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 /** A running (or stopped) test etcd. */
@@ -77,14 +80,18 @@ function freePort(ip: string): Promise<number> {
   });
 }
 
-/** GET /health answers {"health":"true"}. */
-function healthy(host: string, port: number): Promise<boolean> {
+/** GET /health answers {"health":"true"} (over TLS with the client certificate when tls is given). */
+function healthy(host: string, port: number, tls?: EtcdOptions['tls']): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/health', timeout: 1000 }, (res) => {
+    const opts = { host, port, path: '/health', timeout: 1000 };
+    const onResponse = (res: http.IncomingMessage) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
-    });
+    };
+    const req = tls
+      ? https.get({ ...opts, servername: '', ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, onResponse)
+      : http.get(opts, onResponse);
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
   });
@@ -102,7 +109,10 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-etcd-'));
   const state: { child?: ChildProcess; dir: string } = { dir };
   live.add(state);
-  const client = `http://${host}:${clientPort}`;
+  const client = `${opts.tls ? 'https' : 'http'}://${host}:${clientPort}`;
+  const tlsFlags = opts.tls
+    ? ['--cert-file', opts.tls.cert, '--key-file', opts.tls.key, '--trusted-ca-file', opts.tls.ca, '--client-cert-auth']
+    : [];
   const peer = `http://${host}:${peerPort}`;
   const args = [
     '--name', 'tsnet-test', '--data-dir', path.join(dir, 'data'),
@@ -112,12 +122,13 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
     // Shorter raft timers: a restarted single member elects itself sooner; the lease minimum stays ≤ 2 s.
     '--heartbeat-interval', '50', '--election-timeout', '500',
     '--logger', 'zap', '--log-outputs', path.join(dir, 'etcd.log'),
+    ...tlsFlags,
     ...(opts.flags ?? []),
   ];
   const launch = async () => {
     state.child = spawn('etcd', args, { stdio: 'ignore' });
     const deadline = Date.now() + START_MS;
-    while (!(await healthy(ip, clientPort))) {
+    while (!(await healthy(ip, clientPort, opts.tls))) {
       if (state.child.exitCode !== null || Date.now() > deadline) {
         const log = fs.existsSync(path.join(dir, 'etcd.log')) ? fs.readFileSync(path.join(dir, 'etcd.log'), 'utf8').split('\n').slice(-5).join('\n') : '';
         state.child.kill('SIGKILL');
@@ -144,7 +155,8 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
     resume: () => { state.child?.kill('SIGCONT'); },
     restart: async () => { await signal('SIGTERM'); await launch(); },
     compact: (revision) => new Promise((resolve, reject) => {
-      execFile('etcdctl', ['--endpoints', client, 'compact', String(revision), '--physical'], { env: { ...process.env, ETCDCTL_API: '3' } },
+      const tls = opts.tls ? ['--cacert', opts.tls.ca, '--cert', opts.tls.cert, '--key', opts.tls.key] : [];
+      execFile('etcdctl', ['--endpoints', client, ...tls, 'compact', String(revision), '--physical'], { env: { ...process.env, ETCDCTL_API: '3' } },
         (err, _out, stderr) => (err ? reject(new Error(`etcdctl compact ${revision}: ${stderr.trim() || err.message}`)) : resolve()));
     }),
     dispose: async () => {
