@@ -3,8 +3,9 @@
  * store faces — the server dying, restarting, or hanging under a running loop.
  */
 import { strict as assert } from 'node:assert';
+import * as Etcd from 'etcd3';
 import { ErrorKind, TsnetError } from '../../../src/errors';
-import { openClusterStore } from '../../../src/store/etcd';
+import { openClusterStore, type EtcdStore } from '../../../src/store/etcd';
 import type { Store } from '../../../src/store/store';
 import { skipWithoutEtcd, startEtcd, type EtcdServer } from '../../helpers/etcd';
 import { describeStoreContract } from '../../unit/store/contract';
@@ -88,5 +89,35 @@ describe('etcd backend', function () {
         await c.watch.close();
       }
     });
+  });
+
+  describe('a commit whose answer is lost', () => {
+    /** Makes the next commit (a Txn with writes) fail with UNAVAILABLE, after (applied) or instead of (not) reaching etcd. */
+    function loseNextCommitAnswer(store: EtcdStore, applied: boolean): void {
+      const kv = (store as unknown as { client: Etcd.Etcd3 }).client.kv;
+      const txn = kv.txn.bind(kv);
+      kv.txn = async (req, opts) => {
+        if (!req.success?.length || !req.compare?.some((c) => c.target === 'Mod')) return txn(req, opts);
+        kv.txn = txn; // once
+        if (applied) await txn(req, opts);
+        throw new Etcd.GRPCUnavailableError('14 UNAVAILABLE: Connection dropped');
+      };
+    }
+
+    for (const applied of [true, false]) {
+      it(`is settled through its marker: ${applied ? 'applied once, not run again' : 'not applied, run again'}`, async () => {
+        const store = openClusterStore(server.url(`lost${++n}`));
+        try {
+          await store.txn(async (t) => t.put('n', 0));
+          loseNextCommitAnswer(store, applied);
+          let runs = 0;
+          await store.txn(async (t) => { runs++; t.put('n', (await t.get<number>('n'))! + 1); });
+          assert.equal(await store.get('n'), 1);
+          assert.equal(runs, applied ? 1 : 2);
+        } finally {
+          await store.close();
+        }
+      });
+    }
   });
 });
