@@ -47,13 +47,16 @@ export class EtcdWatch implements Watch {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    // end() first: etcd3 resets every connection of the host when a stream that is still writable
+    // errors, and cancelling one that is not reports CANCELLED without that.
+    this.stream?.end();
     this.stream?.cancel();
     this.stream = undefined;
   }
 
   private open(): void {
     this.client.watch().then((stream) => {
-      if (this.closed) return stream.cancel();
+      if (this.closed) return void (stream.end(), stream.cancel());
       this.stream = stream;
       stream.on('data', (res: Etcd.IWatchResponse) => this.onResponse(res));
       stream.on('error', () => this.reopen(stream));
@@ -68,6 +71,7 @@ export class EtcdWatch implements Watch {
   private reopen(stream: WatchStream | undefined): void {
     if (this.closed || stream !== this.stream) return;
     this.stream = undefined;
+    stream?.end();
     stream?.cancel();
     this.timer = setTimeout(() => this.open(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
