@@ -7,6 +7,8 @@ export enum ErrorKind {
   Conflict = 'Conflict',
   Exhausted = 'Exhausted',
   Unsupported = 'Unsupported',
+  /** A service tsnet depends on (the cluster store) cannot be reached now; retrying later may succeed. */
+  Unavailable = 'Unavailable',
   Internal = 'Internal',
 }
 
@@ -38,6 +40,10 @@ export class ExhaustedError extends TsnetError {
 export class UnsupportedError extends TsnetError {
   constructor(message: string, options?: { cause?: unknown }) { super(ErrorKind.Unsupported, message, options); }
 }
+/** A backing service is unreachable or timed out (etcd down): transient, unlike Internal. */
+export class UnavailableError extends TsnetError {
+  constructor(message: string, options?: { cause?: unknown }) { super(ErrorKind.Unavailable, message, options); }
+}
 /** A failure of the machine or of tsnet itself (netlink errno, iptables failure). */
 export class InternalError extends TsnetError {
   constructor(message: string, options?: { cause?: unknown }) { super(ErrorKind.Internal, message, options); }
@@ -50,6 +56,8 @@ export const ERROR_CODES: Record<ErrorKind, { cni: number; exit: number; http: n
   [ErrorKind.Conflict]: { cni: 999, exit: 4, http: 409 },
   [ErrorKind.Exhausted]: { cni: 11, exit: 5, http: 507 },
   [ErrorKind.Unsupported]: { cni: 7, exit: 6, http: 501 },
+  // CNI 11 is "try again later"; 503 tells Docker the same.
+  [ErrorKind.Unavailable]: { cni: 11, exit: 7, http: 503 },
   [ErrorKind.Internal]: { cni: 999, exit: 1, http: 500 },
 };
 

@@ -1,7 +1,9 @@
 /**
  * The IPAM implementation over the store. Pools and addresses are plain keys under ipam/; every
- * reservation is a t.create(), which fails when the key exists, so one address is never handed out
- * twice, even by processes racing on the same sqlite file (their transactions are BEGIN IMMEDIATE).
+ * reservation is a t.create(), which fails when the key exists in the transaction's snapshot, and the
+ * store commits a transaction only if nothing it read changed since; so one address is never handed
+ * out twice, whether the racers are processes on one SQLite file or hosts on one etcd (the loser's
+ * transaction runs again and sees the winner's reservation).
  */
 import { ConflictError, ExhaustedError, InvalidArgumentError, NotFoundError } from '../errors';
 import { ipToBigInt } from '../kernel/addr';
@@ -142,23 +144,23 @@ function makePoolId(owner: string, subnet: Subnet): string {
 }
 
 /** Reserves ip in the pool; false when it is already held by anyone. */
-function reserve(t: StoreTxn, poolId: string, ip: string, rec: AddrRecord): boolean {
-  if (!t.create(ipamKeys.addr(poolId, ip), rec)) return false;
+async function reserve(t: StoreTxn, poolId: string, ip: string, rec: AddrRecord): Promise<boolean> {
+  if (!(await t.create(ipamKeys.addr(poolId, ip), rec))) return false;
   if (rec.kind === 'endpoint') t.put(ipamKeys.ownerAddr(rec.owner, poolId, ip), { ifname: rec.ifname });
   return true;
 }
 
 /** Frees one endpoint address (of owner, when given); gateway and aux reservations live as long as the pool. */
-function free(t: StoreTxn, poolId: string, ip: string, owner?: string): boolean {
-  const rec = t.get<AddrRecord>(ipamKeys.addr(poolId, ip));
+async function free(t: StoreTxn, poolId: string, ip: string, owner?: string): Promise<boolean> {
+  const rec = await t.get<AddrRecord>(ipamKeys.addr(poolId, ip));
   if (rec?.kind !== 'endpoint' || (owner !== undefined && rec.owner !== owner)) return false;
-  t.delete(ipamKeys.addr(poolId, ip));
-  t.delete(ipamKeys.ownerAddr(rec.owner, poolId, ip));
+  await t.delete(ipamKeys.addr(poolId, ip));
+  await t.delete(ipamKeys.ownerAddr(rec.owner, poolId, ip));
   return true;
 }
 
-function loadPool(t: StoreTxn, poolId: string): PoolRecord {
-  const rec = t.get<PoolRecord>(ipamKeys.pool(poolId));
+async function loadPool(t: StoreTxn, poolId: string): Promise<PoolRecord> {
+  const rec = await t.get<PoolRecord>(ipamKeys.pool(poolId));
   if (!rec) throw new NotFoundError(`ipam pool ${poolId}: not found`);
   return rec;
 }
@@ -174,26 +176,26 @@ function buildPool(v: ValidPool, owner: string, subnet: Subnet, noGateway?: bool
 }
 
 /** Stores the pool and reserves its gateway and aux addresses. */
-function persistPool(t: StoreTxn, rec: PoolRecord): void {
+async function persistPool(t: StoreTxn, rec: PoolRecord): Promise<void> {
   const { pool } = rec;
-  if (!t.create(ipamKeys.pool(pool.poolId), rec)) throw new ConflictError(`ipam pool ${pool.poolId}: already exists`);
+  if (!(await t.create(ipamKeys.pool(pool.poolId), rec))) throw new ConflictError(`ipam pool ${pool.poolId}: already exists`);
   const held: [string, AddrRecord][] = Object.entries(pool.auxAddresses ?? {}).map(([name, ip]) => [ip, { owner: AUX_OWNER, ifname: name, kind: 'aux' }]);
   if (pool.gateway) held.unshift([pool.gateway, { owner: GATEWAY_OWNER, ifname: '', kind: 'gateway' }]);
   for (const [ip, a] of held) {
     // Validation ruled out duplicates, so a failure here means stale keys: refuse rather than share.
-    if (!reserve(t, pool.poolId, ip, a)) throw new ConflictError(`address ${ip} is already in use in network "${rec.ownerName}"`);
+    if (!(await reserve(t, pool.poolId, ip, a))) throw new ConflictError(`address ${ip} is already in use in network "${rec.ownerName}"`);
   }
 }
 
 /** Reserves the static address req.preferred: in the subnet, not an edge, not held. */
-function requestStatic(t: StoreTxn, rec: PoolRecord, req: AddressRequest & { preferred: string }): string {
+async function requestStatic(t: StoreTxn, rec: PoolRecord, req: AddressRequest & { preferred: string }): Promise<string> {
   const s = toSubnet(rec.pool.subnet);
   const where = `network "${rec.ownerName}" (${s.cidr})`;
   const a = parseIp(req.preferred, 'address');
   if (a.family !== s.family || !inSubnet(s, a.value)) throw new InvalidArgumentError(`address ${req.preferred} is not in ${where}`);
   const edge = edgeOf(s, a.value);
   if (edge) throw new InvalidArgumentError(`address ${req.preferred} is the ${edge} address of ${where}`);
-  if (!reserve(t, rec.pool.poolId, a.ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' })) {
+  if (!(await reserve(t, rec.pool.poolId, a.ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }))) {
     throw new ConflictError(`address ${a.ip} is already in use in network "${rec.ownerName}"`);
   }
   return `${a.ip}/${s.prefix}`;
@@ -203,16 +205,16 @@ function requestStatic(t: StoreTxn, rec: PoolRecord, req: AddressRequest & { pre
  * host-local's walk: start after the last reserved address, wrap, stop after one lap. Each probe is
  * one key lookup, so a request costs the run of taken addresses ahead of it, not the pool's size.
  */
-function requestNext(t: StoreTxn, rec: PoolRecord, req: AddressRequest): string {
+async function requestNext(t: StoreTxn, rec: PoolRecord, req: AddressRequest): Promise<string> {
   const s = toSubnet(rec.pool.subnet);
   const { poolId } = rec.pool;
   const range = usableRange(s, rec.pool.ipRange ? toSubnet(rec.pool.ipRange) : undefined);
-  const last = t.get<string>(ipamKeys.last(poolId));
+  const last = await t.get<string>(ipamKeys.last(poolId));
   let cur = last !== undefined ? nextInRange(range, ipToBigInt(last)) : range.first;
   for (let left = rangeSize(range); left > 0n; left--, cur = nextInRange(range, cur)) {
     const ip = ipOf(s.family, cur);
-    if (t.get(ipamKeys.addr(poolId, ip)) !== undefined) continue;
-    if (!reserve(t, poolId, ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' })) continue;
+    // create() reads the key too, so a taken address costs one read, not two.
+    if (!(await reserve(t, poolId, ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }))) continue;
     t.put(ipamKeys.last(poolId), ip);
     return `${ip}/${s.prefix}`;
   }
@@ -228,45 +230,45 @@ function bareIp(ip: string): string {
 /** Creates the store-backed IPAM; it holds no state of its own, so one instance serves every caller. */
 export function createIpam(): Ipam {
   return {
-    requestPool(t, req, hostRoutes) {
+    async requestPool(t, req, hostRoutes) {
       const v = validatePoolRequest(req);
       const routes = relevantRoutes(hostRoutes);
-      const taken = this.pools(t).map((p) => ({ subnet: p.pool.subnet, ownerName: p.ownerName }));
+      const taken = (await this.pools(t)).map((p) => ({ subnet: p.pool.subnet, ownerName: p.ownerName }));
       const subnet = chooseSubnet(v, req.owner, taken, routes);
       const rec: PoolRecord = { pool: buildPool(v, req.owner, subnet, req.noGateway), owner: req.owner, ownerName: req.ownerName };
-      persistPool(t, rec);
+      await persistPool(t, rec);
       return rec.pool;
     },
-    releasePool(t, poolId) {
-      for (const { key, value } of t.list<AddrRecord>(ipamKeys.addrs(poolId))) {
-        if (value.kind === 'endpoint') t.delete(ipamKeys.ownerAddr(value.owner, poolId, key.slice(ipamKeys.addrs(poolId).length)));
-        t.delete(key);
+    async releasePool(t, poolId) {
+      for (const { key, value } of await t.list<AddrRecord>(ipamKeys.addrs(poolId))) {
+        if (value.kind === 'endpoint') await t.delete(ipamKeys.ownerAddr(value.owner, poolId, key.slice(ipamKeys.addrs(poolId).length)));
+        await t.delete(key);
       }
-      t.delete(ipamKeys.last(poolId));
-      t.delete(ipamKeys.pool(poolId));
+      await t.delete(ipamKeys.last(poolId));
+      await t.delete(ipamKeys.pool(poolId));
     },
-    requestAddress(t, poolId, req) {
+    async requestAddress(t, poolId, req) {
       if (!req.owner) throw new InvalidArgumentError(`address in ipam pool ${poolId}: owner id is required`);
-      const rec = loadPool(t, poolId);
+      const rec = await loadPool(t, poolId);
       return req.preferred !== undefined ? requestStatic(t, rec, { ...req, preferred: req.preferred }) : requestNext(t, rec, req);
     },
-    releaseAddress(t, poolId, ip) {
-      free(t, poolId, bareIp(ip));
+    async releaseAddress(t, poolId, ip) {
+      await free(t, poolId, bareIp(ip));
     },
-    releaseOwner(t, owner, ifname) {
+    async releaseOwner(t, owner, ifname) {
       const prefix = ipamKeys.owner(owner);
       let count = 0;
-      for (const { key, value } of t.list<{ ifname: string }>(prefix)) {
+      for (const { key, value } of await t.list<{ ifname: string }>(prefix)) {
         if (ifname !== undefined && value.ifname !== ifname) continue;
         const rest = key.slice(prefix.length);
         const slash = rest.indexOf('/');
-        if (free(t, rest.slice(0, slash), rest.slice(slash + 1), owner)) count++;
-        else t.delete(key); // a dangling index entry: drop it so it is not found again
+        if (await free(t, rest.slice(0, slash), rest.slice(slash + 1), owner)) count++;
+        else await t.delete(key); // a dangling index entry: drop it so it is not found again
       }
       return count;
     },
-    pools(t) {
-      return t.list<PoolRecord>(ipamKeys.pools).map((e) => e.value);
+    async pools(t) {
+      return (await t.list<PoolRecord>(ipamKeys.pools)).map((e) => e.value);
     },
   };
 }

@@ -1,149 +1,228 @@
-/** SQLite store under the state directory: WAL, immediate transactions, safe for many processes at once. */
+/**
+ * The embedded store: one SQLite file (state.db, WAL) under the state directory, safe for many
+ * processes at once. Transactions are optimistic: an attempt reads at the revision of its first read
+ * (a later read that sees a newer change drops the attempt at once), and its commit, under
+ * BEGIN IMMEDIATE, first checks in the history table that nothing it read changed since; so no
+ * connection ever holds the write lock while fn awaits. Leases expire by the wall clock; whichever
+ * process notices first deletes their keys.
+ */
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InternalError } from '../errors';
-import type { Store, StoreEvent, StoreTxn } from './store';
+import { InternalError, InvalidArgumentError, NotFoundError } from '../errors';
+import { migrate, prepare, rangeEnd, type Statements } from './sqlite-schema';
+import { SqliteWatches } from './sqlite-watch';
+import { RetrySignal, runTxn, type BufferedWrite, type RawKeyValue, type RawValue, type SnapshotReader, type TxnBuffer } from './stm';
+import type { KeyValue, Lease, Store, StoreTxn, TxnOptions, Watch, WatchHandlers } from './store';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tombstone (key TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tombstone_rev ON tombstone (rev);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('rev', 0);
-`;
+/** Revisions of history kept by the automatic compaction (a watcher lagging further re-lists). */
+export const HISTORY_HORIZON = 10_000;
+/** The automatic compaction runs on every revision that is a multiple of this. */
+const COMPACT_EVERY = 256;
+/** How often expired leases are looked for. */
+const SWEEP_MS = 250;
 
-/** Revisions a tombstone is kept for: keys are random ids, so without pruning the table would only grow. */
-const TOMBSTONE_HORIZON = 10_000;
-
-/** Smallest string greater than every string starting with prefix. */
-function prefixEnd(prefix: string): string {
-  return prefix + '\uffff';
-}
-
-/** Opens (creating if needed) the store file state.db in stateDir. */
-export function openSqliteStore(stateDir: string): Store {
+/** Opens (creating or migrating if needed) the store file state.db in stateDir. */
+export function openSqliteStore(stateDir: string): SqliteStore {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   return new SqliteStore(path.join(stateDir, 'state.db'));
 }
 
-class SqliteStore implements Store {
+/** One attempt's view: the revision its first read saw. */
+class SqliteSnapshot implements SnapshotReader {
+  revision?: number;
+
+  constructor(private readonly db: Database.Database, private readonly s: Statements) {}
+
+  async read(key: string): Promise<RawValue | undefined> {
+    return this.db.transaction(() => {
+      const rev = this.fix();
+      const row = this.s.get.get(key);
+      if (row ? row.rev > rev : this.s.keyChanged.get(key, rev)) throw new RetrySignal(`${key} changed after revision ${rev}`);
+      return row && { value: row.value, modRevision: row.rev };
+    })();
+  }
+
+  async readPrefix(prefix: string): Promise<RawKeyValue[]> {
+    return this.db.transaction(() => {
+      const rev = this.fix();
+      if (this.s.rangeChanged.get(prefix, rangeEnd(prefix), rev)) throw new RetrySignal(`a key under ${prefix} changed after revision ${rev}`);
+      return this.s.list.all(prefix, rangeEnd(prefix)).map((r) => ({ key: r.key, value: r.value, modRevision: r.rev }));
+    })();
+  }
+
+  private fix(): number {
+    return (this.revision ??= this.s.meta.get('rev')!.value);
+  }
+}
+
+/** The SQLite store; compact() is public for tests and maintenance. */
+export class SqliteStore implements Store {
+  readonly endpoint: string;
   private readonly db: Database.Database;
-  private readonly stmts;
-  private readonly watchers = new Set<{ prefix: string; rev: number; onChange: (e: StoreEvent[]) => void }>();
-  private pollTimer?: NodeJS.Timeout;
+  private readonly s: Statements;
+  private readonly watches: SqliteWatches;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(file: string) {
+    this.endpoint = `sqlite:${file}`;
     try {
       this.db = new Database(file, { timeout: 30000 });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
+      migrate(this.db);
     } catch (err) {
       throw new InternalError(`open store ${file}: ${(err as Error).message}`, { cause: err });
     }
-    const db = this.db;
-    this.stmts = {
-      get: db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?'),
-      list: db.prepare<[string, string], { key: string; value: string }>('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
-      bump: db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE name = 'rev' RETURNING value"),
-      put: db.prepare<[string, string, number]>('INSERT INTO kv (key, value, rev) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, rev = excluded.rev'),
-      insert: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO kv (key, value, rev) VALUES (?, ?, ?)'),
-      del: db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
-      tomb: db.prepare<[string, number]>('INSERT INTO tombstone (key, rev) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET rev = excluded.rev'),
-      prune: db.prepare<[number]>('DELETE FROM tombstone WHERE rev < ?'),
-      untomb: db.prepare<[string]>('DELETE FROM tombstone WHERE key = ?'),
-      rev: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'rev'"),
-      changed: db.prepare<[{ lo: string; hi: string; rev: number }], { key: string; value: string | null }>(
-        'SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND rev > @rev UNION ALL SELECT key, NULL FROM tombstone WHERE key >= @lo AND key < @hi AND rev > @rev'),
-    };
+    this.s = prepare(this.db);
+    this.watches = new SqliteWatches(this.db, this.s);
+    this.sweep();
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
-  get<T>(key: string): T | undefined {
-    const row = this.stmts.get.get(key);
-    return row ? (JSON.parse(row.value) as T) : undefined;
+  async get<T>(key: string): Promise<T | undefined> {
+    const row = this.s.get.get(key);
+    return row && (JSON.parse(row.value) as T);
   }
 
-  list<T>(prefix: string): { key: string; value: T }[] {
-    return this.stmts.list.all(prefix, prefixEnd(prefix)).map((r) => ({ key: r.key, value: JSON.parse(r.value) as T }));
+  async list<T>(prefix: string): Promise<KeyValue<T>[]> {
+    return this.rows<T>(prefix);
   }
 
-  txn<R>(fn: (t: StoreTxn) => R): R {
-    const s = this.stmts;
-    let rev = 0;
-    // One revision per transaction, taken lazily so read-only transactions do not bump it.
-    const nextRev = () => (rev ||= s.bump.get()!.value);
-    const t: StoreTxn = {
-      get: (key) => this.get(key),
-      list: (prefix) => this.list(prefix),
-      put: (key, value) => {
-        s.put.run(key, JSON.stringify(value), nextRev());
-        s.untomb.run(key);
-      },
-      create: (key, value) => {
-        const ok = s.insert.run(key, JSON.stringify(value), nextRev()).changes === 1;
-        if (ok) s.untomb.run(key);
-        return ok;
-      },
-      delete: (key) => {
-        const ok = s.del.run(key).changes === 1;
-        if (ok) {
-          const rev = nextRev();
-          s.tomb.run(key, rev);
-          // Watchers poll every 25 ms; a deletion older than this many revisions has long been seen.
-          if (rev % 256 === 0) s.prune.run(rev - TOMBSTONE_HORIZON);
-        }
-        return ok;
-      },
-    };
-    return this.db.transaction(() => fn(t)).immediate();
+  async listAt<T>(prefix: string): Promise<{ items: KeyValue<T>[]; revision: number }> {
+    // One read transaction: the listing and its revision come from the same snapshot.
+    return this.db.transaction(() => ({ items: this.rows<T>(prefix), revision: this.s.meta.get('rev')!.value }))();
   }
 
-  watch(prefix: string, onChange: (events: StoreEvent[]) => void): () => void {
-    const w = { prefix, rev: this.stmts.rev.get()!.value, onChange };
-    this.watchers.add(w);
-    if (!this.pollTimer) {
-      let dataVersion = -1;
-      // data_version changes whenever another connection commits: a cheap check before any query.
-      this.pollTimer = setInterval(() => {
-        const dv = this.db.pragma('data_version', { simple: true }) as number;
-        if (dv === dataVersion && !this.localWrites()) return;
-        dataVersion = dv;
-        this.poll();
-      }, 25);
-      this.pollTimer.unref();
-    }
-    return () => {
-      this.watchers.delete(w);
-      if (this.watchers.size === 0 && this.pollTimer) {
-        clearInterval(this.pollTimer);
-        this.pollTimer = undefined;
-      }
-    };
+  txn<R>(fn: (t: StoreTxn) => Promise<R>, opts?: TxnOptions): Promise<R> {
+    return runTxn({ endpoint: this.endpoint, begin: () => new SqliteSnapshot(this.db, this.s), commit: async (buf) => this.commit(buf) }, fn, opts?.attempts);
   }
 
-  private lastLocalRev = -1;
-  private localWrites(): boolean {
-    const rev = this.stmts.rev.get()!.value;
-    const changed = rev !== this.lastLocalRev;
-    this.lastLocalRev = rev;
-    return changed;
+  watch(prefix: string, handlers: WatchHandlers, fromRevision?: number): Watch {
+    return this.watches.add(prefix, handlers, fromRevision);
   }
 
-  /** Delivers changes since each watcher's last revision. */
-  poll(): void {
-    const rev = this.stmts.rev.get()!.value;
-    for (const w of this.watchers) {
-      if (rev <= w.rev) continue;
-      const rows = this.stmts.changed.all({ lo: w.prefix, hi: prefixEnd(w.prefix), rev: w.rev });
-      w.rev = rev;
-      if (rows.length) w.onChange(rows.map((r) => ({ key: r.key, value: r.value === null ? undefined : JSON.parse(r.value) })));
-    }
+  async grantLease(ttl: number): Promise<Lease> {
+    if (!Number.isInteger(ttl) || ttl < 1) throw new InvalidArgumentError(`lease ttl ${ttl}: must be a whole number of seconds, at least 1`);
+    const id = this.s.grant.run(ttl, Date.now() + ttl * 1000).lastInsertRowid;
+    return this.lease(String(id), ttl);
   }
 
-  close(): void {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.watchers.clear();
+  async attachLease(id: string): Promise<Lease> {
+    const row = this.s.lease.get(leaseNumber(id), Date.now());
+    if (!row) throw new NotFoundError(`lease ${id}: not found (expired or revoked)`);
+    return this.lease(id, row.ttl);
+  }
+
+  /** Drops history before revision (at most the current one); a watch from before it gets CompactedError. */
+  async compact(revision: number): Promise<void> {
+    this.db.transaction(() => this.compactTo(revision)).immediate();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    clearInterval(this.sweeper);
+    this.watches.stop();
     this.db.close();
   }
+
+  private rows<T>(prefix: string): KeyValue<T>[] {
+    return this.s.list.all(prefix, rangeEnd(prefix)).map((r) => ({ key: r.key, value: JSON.parse(r.value) as T, modRevision: r.rev }));
+  }
+
+  private lease(id: string, ttl: number): Lease {
+    return { id, ttl, keepAliveOnce: async () => this.renew(id), revoke: async () => this.revoke(id) };
+  }
+
+  private renew(id: string): void {
+    const now = Date.now();
+    if (this.s.renew.run(now, leaseNumber(id), now).changes === 0) throw new NotFoundError(`lease ${id}: not found (expired or revoked)`);
+  }
+
+  private revoke(id: string): void {
+    const n = leaseNumber(id);
+    const rev = this.db.transaction(() => this.dropLeases([n])).immediate();
+    if (rev) this.watches.kick();
+  }
+
+  /** Deletes the keys of every expired lease, and the leases, at one new revision. */
+  private sweep(): void {
+    if (!this.db.open || !this.s.expired.get(Date.now())) return;
+    const rev = this.db.transaction(() => this.dropLeases(this.s.expired.all(Date.now()).map((r) => r.id))).immediate();
+    if (rev) this.watches.kick();
+  }
+
+  /** Inside a write transaction: deletes the leases and their keys; returns the revision used, 0 when nothing changed. */
+  private dropLeases(ids: number[]): number {
+    let rev = 0;
+    for (const id of ids) {
+      for (const { key } of this.s.leaseKeys.all(id)) {
+        this.s.del.run(key);
+        this.s.record.run((rev ||= this.s.bump.get()!.value), key, null);
+      }
+      this.s.dropLease.run(id);
+    }
+    return rev;
+  }
+
+  /** Validates the attempt's reads and applies its writes, all under the write lock; false on a conflict. */
+  private commit(buf: TxnBuffer<SqliteSnapshot>): boolean {
+    // Reads were checked one by one against the snapshot: a read-only attempt is already serializable.
+    if (buf.writes.size === 0) return true;
+    const rev = this.db.transaction(() => {
+      // Expired leases go first, so a key this attempt read that has just expired is a conflict.
+      this.dropLeases(this.s.expired.all(Date.now()).map((r) => r.id));
+      const snapshot = buf.reader.revision;
+      if (snapshot !== undefined && !this.unchangedSince(buf, snapshot)) return -1;
+      return this.apply(buf.writes);
+    }).immediate();
+    // Even a conflicting attempt may have swept leases: let local watches look.
+    this.watches.kick();
+    return rev >= 0;
+  }
+
+  private unchangedSince(buf: TxnBuffer<SqliteSnapshot>, snapshot: number): boolean {
+    // History after the snapshot must still be there to prove nothing changed.
+    if (snapshot + 1 < this.s.meta.get('compacted')!.value) return false;
+    const prefixes = [...buf.prefixes];
+    for (const p of prefixes) if (this.s.rangeChanged.get(p, rangeEnd(p), snapshot)) return false;
+    for (const key of buf.reads.keys()) {
+      if (prefixes.some((p) => key.startsWith(p))) continue; // covered by its range
+      if (this.s.keyChanged.get(key, snapshot)) return false;
+    }
+    return true;
+  }
+
+  /** Writes at one new revision (taken only when something changes); returns it, or 0. */
+  private apply(writes: Map<string, BufferedWrite>): number {
+    const now = Date.now();
+    let rev = 0;
+    const next = () => (rev ||= this.s.bump.get()!.value);
+    for (const [key, w] of writes) {
+      if (w.value === undefined) {
+        if (this.s.del.run(key).changes) this.s.record.run(next(), key, null);
+        continue;
+      }
+      const lease = w.lease === undefined ? null : leaseNumber(w.lease);
+      if (lease !== null && !this.s.lease.get(lease, now)) throw new NotFoundError(`put ${key}: lease ${w.lease} not found (expired or revoked)`);
+      this.s.put.run(key, w.value, next(), lease);
+      this.s.record.run(rev, key, w.value);
+    }
+    if (rev && rev % COMPACT_EVERY === 0) this.compactTo(rev - HISTORY_HORIZON);
+    return rev;
+  }
+
+  /** Inside a write transaction: raises the compacted revision to revision (bounded by the current one). */
+  private compactTo(revision: number): void {
+    const target = Math.min(revision, this.s.meta.get('rev')!.value);
+    if (target <= this.s.meta.get('compacted')!.value) return;
+    this.s.prune.run(target);
+    this.s.setMeta.run(target, 'compacted');
+  }
+}
+
+/** A lease id as stored; an id that is not one of ours is simply not found. */
+function leaseNumber(id: string): number {
+  if (!/^\d{1,15}$/.test(id)) throw new NotFoundError(`lease ${id}: not found`);
+  return Number(id);
 }

@@ -1,30 +1,23 @@
 /**
- * Child process for the cross-process test: opens the shared sqlite state dir, waits for "go" so all
- * children race at once, allocates `count` addresses one transaction each, and sends them back.
- * argv: stateDir poolId ownerPrefix count
+ * Child process of the IPAM race: opens the store the spec names, waits for go so all children race
+ * at once, allocates `count` addresses one transaction each, and sends them back.
+ * argv: JSON StoreSpec, poolId, ownerPrefix, count
  */
 import { createIpam } from '../../../src/ipam/allocator';
-import { openSqliteStore } from '../../../src/store/sqlite';
+import { childMain } from '../store/fork';
+import { openSpec, type StoreSpec } from '../store/spec';
 
 function main(): void {
-  const [stateDir, poolId, ownerPrefix, count] = process.argv.slice(2);
-  const store = openSqliteStore(stateDir);
+  const [spec, poolId, ownerPrefix, count] = process.argv.slice(2);
+  const store = openSpec(JSON.parse(spec) as StoreSpec);
   const ipam = createIpam();
-  process.once('message', () => {
+  childMain(async () => {
     const ips: string[] = [];
-    try {
-      for (let i = 0; i < Number(count); i++) {
-        ips.push(store.txn((t) => ipam.requestAddress(t, poolId, { owner: `${ownerPrefix}-${i}`, ifname: 'eth0' })));
-      }
-      process.send!({ ips });
-    } catch (err) {
-      process.send!({ error: String(err), ips });
-    } finally {
-      store.close();
-      process.disconnect();
+    for (let i = 0; i < Number(count); i++) {
+      ips.push(await store.txn((t) => ipam.requestAddress(t, poolId, { owner: `${ownerPrefix}-${i}`, ifname: 'eth0' })));
     }
-  });
-  process.send!({ ready: true });
+    return ips;
+  }, () => store.close());
 }
 
 main();

@@ -3,7 +3,7 @@ import { ErrorKind } from '../../../src/errors';
 import { createIpam } from '../../../src/ipam/allocator';
 import type { PoolRequest } from '../../../src/ipam/ipam';
 import { DEFAULT_LOCAL_POOLS, noDefaultPoolMessage, ulaCandidate } from '../../../src/ipam/pools';
-import { poolReq, tempStore, throwsKind, type TempStore } from './helpers';
+import { poolReq, rejectsKind, tempStore, type TempStore } from './helpers';
 
 const ipam = createIpam();
 
@@ -27,46 +27,53 @@ describe('ipam requestPool', () => {
       { name: 'moving to 192.168/20s after 172.31', routes: ['172.16.0.0/12'], want: ['192.168.0.0/20', '192.168.16.0/20'] },
     ];
     for (const c of cases) {
-      it(c.name, () => {
-        (c.existing ?? []).forEach((subnet, i) => request(100 + i, { subnet }));
+      it(c.name, async () => {
+        for (const [i, subnet] of (c.existing ?? []).entries()) await request(100 + i, { subnet });
         // defaultPool applies to the first request only, as for the default bridge.
-        const got = c.want.map((_, i) => request(i, i === 0 && c.defaultPool ? { defaultPool: c.defaultPool } : {}, c.routes).subnet);
+        const got: string[] = [];
+        for (let i = 0; i < c.want.length; i++) got.push((await request(i, i === 0 && c.defaultPool ? { defaultPool: c.defaultPool } : {}, c.routes)).subnet);
         assert.deepEqual(got, c.want);
       });
     }
   });
 
   describe('exhaustion', () => {
-    it('after every default is taken', () => {
-      DEFAULT_LOCAL_POOLS.forEach((_, i) => request(i));
-      throwsKind(() => request(99), ErrorKind.Exhausted, noDefaultPoolMessage(4));
+    /** A pool from every default, in order. */
+    const takeAll = async () => {
+      const pools = [];
+      for (let i = 0; i < DEFAULT_LOCAL_POOLS.length; i++) pools.push(await request(i));
+      return pools;
+    };
+    it('after every default is taken', async () => {
+      await takeAll();
+      await rejectsKind(request(99), ErrorKind.Exhausted, noDefaultPoolMessage(4));
     });
-    it('when host routes cover every default', () => {
-      throwsKind(() => request(1, {}, ['172.16.0.0/12', '192.168.0.0/16']), ErrorKind.Exhausted, noDefaultPoolMessage(4));
+    it('when host routes cover every default', async () => {
+      await rejectsKind(request(1, {}, ['172.16.0.0/12', '192.168.0.0/16']), ErrorKind.Exhausted, noDefaultPoolMessage(4));
     });
-    it('frees a default for reuse after releasePool', () => {
-      const pools = DEFAULT_LOCAL_POOLS.map((_, i) => request(i));
-      ts.store.txn((t) => ipam.releasePool(t, pools[5].poolId));
-      assert.equal(request(99).subnet, DEFAULT_LOCAL_POOLS[5]);
+    it('frees a default for reuse after releasePool', async () => {
+      const pools = await takeAll();
+      await ts.store.txn((t) => ipam.releasePool(t, pools[5].poolId));
+      assert.equal((await request(99)).subnet, DEFAULT_LOCAL_POOLS[5]);
     });
-    it('v6 when routes cover fd00::/8', () => {
-      throwsKind(() => request(1, { v6: true }, ['fd00::/8']), ErrorKind.Exhausted, noDefaultPoolMessage(6));
+    it('v6 when routes cover fd00::/8', async () => {
+      await rejectsKind(request(1, { v6: true }, ['fd00::/8']), ErrorKind.Exhausted, noDefaultPoolMessage(6));
     });
   });
 
   describe('v6 default', () => {
-    it('is a ULA /64 derived from the owner, gateway ::1', () => {
-      const pool = request(1, { v6: true });
+    it('is a ULA /64 derived from the owner, gateway ::1', async () => {
+      const pool = await request(1, { v6: true });
       assert.equal(pool.subnet, ulaCandidate('net1', 0));
       assert.equal(pool.gateway, pool.subnet.replace('::/64', '::1'));
     });
-    it('skips a taken candidate', () => {
-      request(2, { subnet: ulaCandidate('net1', 0) });
-      assert.equal(request(1, { v6: true }).subnet, ulaCandidate('net1', 1));
+    it('skips a taken candidate', async () => {
+      await request(2, { subnet: ulaCandidate('net1', 0) });
+      assert.equal((await request(1, { v6: true })).subnet, ulaCandidate('net1', 1));
     });
-    it('v4 and v6 pools of one network coexist', () => {
-      assert.equal(request(1).subnet, '172.17.0.0/16');
-      assert.match(request(1, { v6: true }).subnet, /^fd/);
+    it('v4 and v6 pools of one network coexist', async () => {
+      assert.equal((await request(1)).subnet, '172.17.0.0/16');
+      assert.match((await request(1, { v6: true })).subnet, /^fd/);
     });
   });
 
@@ -82,16 +89,16 @@ describe('ipam requestPool', () => {
       { name: 'v6 user subnet, canonical text', req: { subnet: 'FD00:AB::/64', gateway: 'fd00:ab:0::fe' }, want: { subnet: 'fd00:ab::/64', gateway: 'fd00:ab::fe' } },
     ];
     for (const c of cases) {
-      it(c.name, () => {
-        const { poolId, ...rest } = request(1, c.req);
+      it(c.name, async () => {
+        const { poolId, ...rest } = await request(1, c.req);
         assert.deepEqual(rest, c.want);
         assert.ok(poolId && !poolId.includes('/'), poolId);
       });
     }
-    it('pools() lists each pool with its network', () => {
-      const a = request(1, { subnet: '172.25.0.0/16' });
-      const b = request(2, { v6: true });
-      const got = ts.store.txn((t) => ipam.pools(t));
+    it('pools() lists each pool with its network', async () => {
+      const a = await request(1, { subnet: '172.25.0.0/16' });
+      const b = await request(2, { v6: true });
+      const got = await ts.store.txn((t) => ipam.pools(t));
       assert.deepEqual(new Set(got.map((p) => `${p.ownerName}=${p.pool.subnet}`)), new Set([`net1=${a.subnet}`, `net2=${b.subnet}`]));
       assert.deepEqual(got.find((p) => p.owner === 'net1')?.pool, a);
     });
@@ -129,15 +136,15 @@ describe('ipam requestPool', () => {
       { name: 'overlaps a /32 host route', req: { subnet: '10.0.0.0/16' }, routes: ['10.0.2.15/32'], kind: ErrorKind.Conflict, message: 'subnet 10.0.0.0/16 overlaps route 10.0.2.15/32 on the host' },
     ];
     for (const c of cases) {
-      it(`${c.name}: ${c.message}`, () => {
-        throwsKind(() => ts.store.txn((t) => ipam.requestPool(t, poolReq(c.req), c.routes ?? [])), c.kind, c.message);
-        assert.deepEqual(ts.store.list('ipam/'), [], 'nothing written');
+      it(`${c.name}: ${c.message}`, async () => {
+        await rejectsKind(ts.store.txn((t) => ipam.requestPool(t, poolReq(c.req), c.routes ?? [])), c.kind, c.message);
+        assert.deepEqual(await ts.store.list('ipam/'), [], 'nothing written');
       });
     }
-    it('overlapping another network names it', () => {
-      ts.store.txn((t) => ipam.requestPool(t, poolReq({ owner: 'other', ownerName: 'mynet', subnet: '172.25.0.0/16' }), []));
-      throwsKind(() => request(2, { subnet: '172.25.0.0/16' }), ErrorKind.Conflict, 'subnet 172.25.0.0/16 overlaps network "mynet" (172.25.0.0/16)');
-      throwsKind(() => request(3, { subnet: '172.25.128.0/17' }), ErrorKind.Conflict, 'subnet 172.25.128.0/17 overlaps network "mynet" (172.25.0.0/16)');
+    it('overlapping another network names it', async () => {
+      await ts.store.txn((t) => ipam.requestPool(t, poolReq({ owner: 'other', ownerName: 'mynet', subnet: '172.25.0.0/16' }), []));
+      await rejectsKind(request(2, { subnet: '172.25.0.0/16' }), ErrorKind.Conflict, 'subnet 172.25.0.0/16 overlaps network "mynet" (172.25.0.0/16)');
+      await rejectsKind(request(3, { subnet: '172.25.128.0/17' }), ErrorKind.Conflict, 'subnet 172.25.128.0/17 overlaps network "mynet" (172.25.0.0/16)');
     });
   });
 });
