@@ -45,7 +45,7 @@ async function checkClaims(t: StoreTxn, core: Core, net: Network): Promise<void>
 /** Allocates the pools a new network asks for (or default ones) inside the transaction. */
 async function allocatePools(core: Core, t: StoreTxn, net: Network, configs: IpamConfig[], routes: string[], defaultPool?: string): Promise<IpamPool[]> {
   const pools: IpamPool[] = [];
-  const req = (c: IpamConfig, v6: boolean) => core.ipam.requestPool(t, { owner: net.id, ownerName: net.name, v6, ...c, defaultPool: v6 ? undefined : defaultPool }, routes);
+  const req = (c: IpamConfig, v6: boolean) => core.ipam.requestPool(t, { owner: net.id, ownerName: net.name, v6, ...c, defaultPool: v6 ? undefined : defaultPool, global: net.scope === 'global' }, routes);
   for (const c of configs) {
     if (!c.subnet && (c.gateway || c.ipRange)) throw new InvalidArgumentError(`network ${net.name}: --gateway and --ip-range need --subnet`);
     pools.push(await req(c, c.subnet ? splitCidr(c.subnet).family === 6 : false));

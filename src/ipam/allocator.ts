@@ -8,9 +8,9 @@
 import { ConflictError, ExhaustedError, InvalidArgumentError, NotFoundError } from '../errors';
 import { ipToBigInt } from '../kernel/addr';
 import type { IpamPool } from '../model';
-import type { StoreTxn } from '../store/store';
+import type { Lease, StoreTxn } from '../store/store';
 import type { AddressRequest, Ipam, PoolRecord, PoolRequest } from './ipam';
-import { findOverlap, noDefaultPoolMessage, overlapMessage, relevantRoutes, v4Candidates, v6Candidates, type TakenSubnet } from './pools';
+import { findOverlap, globalV4Candidates, noDefaultPoolMessage, overlapMessage, relevantRoutes, v4Candidates, v6Candidates, type TakenSubnet } from './pools';
 import {
   MAX_PREFIX, canonicalIp, edgeOf, familyName, inSubnet, ipOf, nextInRange, parseIp, parseSubnet, rangeSize,
   subnetWithin, toSubnet, usableRange, type Subnet,
@@ -51,6 +51,8 @@ interface ValidPool {
   gateway?: string;
   aux: [name: string, ip: string][];
   defaultPool?: Subnet;
+  /** Draw default pools from the cluster's (global) list. */
+  global?: boolean;
 }
 
 /** Checks every field of the request on its own and against the subnet; throws InvalidArgument. */
@@ -67,7 +69,7 @@ function validatePoolRequest(req: PoolRequest): ValidPool {
       if (given !== undefined) throw new InvalidArgumentError(`${field} ${given} requires a subnet`);
     }
     if (req.auxAddresses && Object.keys(req.auxAddresses).length) throw new InvalidArgumentError('aux addresses require a subnet');
-    return { family: fam, aux: [], defaultPool };
+    return { family: fam, aux: [], defaultPool, global: req.global };
   }
   const ipRange = req.ipRange === undefined ? undefined : checkIpRange(subnet, req.ipRange);
   const gateway = checkGateway(subnet, req);
@@ -130,7 +132,7 @@ function chooseSubnet(v: ValidPool, owner: string, taken: TakenSubnet[], routes:
     if (o) throw new ConflictError(overlapMessage(v.subnet, o));
     return v.subnet;
   }
-  const candidates = v.family === 4 ? v4Candidates(v.defaultPool) : v6Candidates(owner, v.defaultPool);
+  const candidates = v.family === 4 ? (v.global ? globalV4Candidates() : v4Candidates(v.defaultPool)) : v6Candidates(owner, v.defaultPool);
   for (const c of candidates) {
     const s = toSubnet(c);
     if (!findOverlap(s, taken, routes)) return s;
@@ -144,9 +146,10 @@ function makePoolId(owner: string, subnet: Subnet): string {
 }
 
 /** Reserves ip in the pool; false when it is already held by anyone. */
-async function reserve(t: StoreTxn, poolId: string, ip: string, rec: AddrRecord): Promise<boolean> {
-  if (!(await t.create(ipamKeys.addr(poolId, ip), rec))) return false;
-  if (rec.kind === 'endpoint') t.put(ipamKeys.ownerAddr(rec.owner, poolId, ip), { ifname: rec.ifname });
+async function reserve(t: StoreTxn, poolId: string, ip: string, rec: AddrRecord, lease?: Lease): Promise<boolean> {
+  // A cluster host's reservations share its lease: a host that dies frees its addresses with it.
+  if (!(await t.create(ipamKeys.addr(poolId, ip), rec, { lease }))) return false;
+  if (rec.kind === 'endpoint') t.put(ipamKeys.ownerAddr(rec.owner, poolId, ip), { ifname: rec.ifname }, { lease });
   return true;
 }
 
@@ -195,7 +198,7 @@ async function requestStatic(t: StoreTxn, rec: PoolRecord, req: AddressRequest &
   if (a.family !== s.family || !inSubnet(s, a.value)) throw new InvalidArgumentError(`address ${req.preferred} is not in ${where}`);
   const edge = edgeOf(s, a.value);
   if (edge) throw new InvalidArgumentError(`address ${req.preferred} is the ${edge} address of ${where}`);
-  if (!(await reserve(t, rec.pool.poolId, a.ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }))) {
+  if (!(await reserve(t, rec.pool.poolId, a.ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }, req.lease))) {
     throw new ConflictError(`address ${a.ip} is already in use in network "${rec.ownerName}"`);
   }
   return `${a.ip}/${s.prefix}`;
@@ -214,7 +217,7 @@ async function requestNext(t: StoreTxn, rec: PoolRecord, req: AddressRequest): P
   for (let left = rangeSize(range); left > 0n; left--, cur = nextInRange(range, cur)) {
     const ip = ipOf(s.family, cur);
     // create() reads the key too, so a taken address costs one read, not two.
-    if (!(await reserve(t, poolId, ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }))) continue;
+    if (!(await reserve(t, poolId, ip, { owner: req.owner, ifname: req.ifname, kind: 'endpoint' }, req.lease))) continue;
     t.put(ipamKeys.last(poolId), ip);
     return `${ip}/${s.prefix}`;
   }

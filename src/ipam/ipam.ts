@@ -26,6 +26,8 @@ export interface PoolRequest {
   auxAddresses?: Record<string, string>;
   /** The default pool to try first (e.g. 172.17.0.0/16 for the default bridge's "bip"). */
   defaultPool?: string;
+  /** A global-scope network: default pools come from the cluster's list (10.0.0.0/8 in /24s). */
+  global?: boolean;
   /** The driver needs no gateway: none is chosen or reserved, and gateway must not be given. */
   noGateway?: boolean;
 }

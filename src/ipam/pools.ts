@@ -13,6 +13,11 @@ export const DEFAULT_LOCAL_POOLS: readonly string[] = [
   ...Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`),
 ];
 
+/** Docker's global (swarm/overlay) default pools: 10.0.0.0/8 in /24s, in order. */
+export function* globalV4Candidates(): Generator<string> {
+  for (let i = 0; i < 65536; i++) yield `10.${i >> 8}.${i & 255}.0/24`;
+}
+
 /** Prefix length of a default IPv6 pool: one /64 per network, as Docker's fd00::/8 default. */
 export const ULA_PREFIX = 64;
 
