@@ -19,7 +19,10 @@ export const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
 /** One simulated host. */
 export interface SimHost {
+  /** Short name (h1, h2, …); its hostname, and so its name in the cluster, is `<name>-<tag>`. */
   name: string;
+  /** Its hostname: the name the cluster knows it by. */
+  hostname: string;
   /** Its address on the underlay. */
   ip: string;
   /** Its state directory (inside the host's mount namespace view, a plain path on the machine). */
@@ -105,8 +108,9 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
     ...(cluster.config ?? {}),
   }));
   // pid 1 of the host mounts its private /run/netns and /run/tsnet, then waits; everything else enters it.
-  const init = spawn('unshare', ['--net', '--mount', '--pid', '--fork', '--propagation', 'private', '--', 'sh', '-c',
-    'mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }; mkdir -p /run/tsnet && mount -t tmpfs tmpfs /run/tsnet; echo ready; exec sleep infinity'],
+  // Its own UTS namespace too: a host's name is its name in the cluster.
+  const init = spawn('unshare', ['--net', '--mount', '--pid', '--uts', '--fork', '--propagation', 'private', '--', 'sh', '-c',
+    `hostname ${name}-${cluster.tag}; mount -t proc proc /proc; mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }; mkdir -p /run/tsnet && mount -t tmpfs tmpfs /run/tsnet; echo ready; exec sleep infinity`],
   { stdio: ['ignore', 'pipe', 'inherit'], detached: false });
   await new Promise<void>((resolve, reject) => {
     init.stdout!.once('data', () => resolve());
@@ -126,7 +130,7 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
     fs.closeSync(nsFd);
     h.close();
   }
-  const enter = (argv: string[]) => ['nsenter', `--target=${initPid}`, '--net', '--mount', '--pid', '--', ...argv];
+  const enter = (argv: string[]) => ['nsenter', `--target=${initPid}`, '--net', '--mount', '--pid', '--uts', '--', ...argv];
   const env = { ...process.env, TSNET_STATE_DIR: stateDir, TSNET_CONFIG: configFile, TSNET_PRIVATE_HOST: '1' };
   const runIn = (argv: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) => {
     const [cmd, ...args] = enter(argv);
@@ -140,7 +144,7 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
   await sh(`ip link set lo up && ip addr add ${ip}/${UNDERLAY.prefix} dev eth0 && ip link set eth0 up && ip route add default via ${UNDERLAY.gateway}`);
   let daemon: ChildProcess | undefined;
   const host: SimHost = {
-    name, ip, stateDir, initPid, uplink, enter,
+    name, hostname: `${name}-${cluster.tag}`, ip, stateDir, initPid, uplink, enter,
     run: runIn,
     tsnet: (args, opts) => runIn([process.execPath, CLI, ...args], opts),
     async startDaemon(extraArgs = []) {
