@@ -7,7 +7,12 @@ import { type Core, networkById, networkEndpoints, networkStore, sandboxEndpoint
 /** `docker network inspect` JSON for one network. */
 export async function networkView(core: Core, net: Network): Promise<Record<string, unknown>> {
   const containers: Record<string, unknown> = {};
-  for (const ep of await networkEndpoints(networkStore(core, net), net.id)) {
+  const peers = new Map<string, string>();
+  const eps = await networkEndpoints(networkStore(core, net), net.id);
+  // Docker's overlay inspect lists the hosts with endpoints on the network; only this host's endpoints are Containers.
+  for (const ep of eps) if (ep.location) peers.set(ep.location.host, ep.location.vtep);
+  const local = core.cluster?.settings.host;
+  for (const ep of eps.filter((e) => !e.location || e.location.host === local)) {
     containers[ep.sandboxId] = { Name: ep.name, EndpointID: ep.id, MacAddress: ep.mac ?? '', IPv4Address: ep.ipv4 ?? '', IPv6Address: ep.ipv6 ?? '' };
   }
   return {
@@ -35,6 +40,7 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
     Containers: containers,
     Options: net.options,
     Labels: net.labels,
+    ...(net.scope === 'global' ? { Peers: [...peers].sort().map(([Name, IP]) => ({ Name, IP })) } : {}),
   };
 }
 

@@ -1,0 +1,170 @@
+/**
+ * The overlay driver across three simulated hosts (test/helpers/hosts.ts), each with its own
+ * namespaces, state directory and `tsnet daemon`, joined by an underlay bridge with one real etcd
+ * on it: sandboxes on different hosts talk by address and by name, overlays are isolated, a host
+ * killed with SIGKILL is forgotten within TTL + 2 s and rejoins, a partition longer than the TTL
+ * with a compaction during it is healed by a re-list, etcd restarts, name races, and removing
+ * everything leaves no device, entry, lease or key.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { createCluster, type SimHost } from '../../helpers/hosts';
+import { type EtcdServer, skipWithoutEtcd, startEtcd } from '../../helpers/etcd';
+
+const TTL = 3;
+const tag = `o${process.pid.toString(36).slice(-4)}`;
+
+/** Polls check every 100 ms until it returns true or ms pass; returns the time it took. */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('overlay networks across hosts (3 simulated hosts, real etcd)', function () {
+  this.timeout(120000);
+  let etcd: EtcdServer;
+  let cluster: Awaited<ReturnType<typeof createCluster>>;
+  let h1: SimHost, h2: SimHost, h3: SimHost;
+
+  const ok = async (h: SimHost, args: string[]) => {
+    const r = await h.tsnet(args);
+    assert.equal(r.status, 0, `${h.name}: tsnet ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const ip = async (h: SimHost, sb: string) => JSON.parse(await ok(h, ['sandbox', 'inspect', sb]))[0].NetworkSettings.Networks;
+  const overlayIp = async (h: SimHost, sb: string, net: string) => (await ip(h, sb))[net].IPAddress as string;
+  const ping = async (h: SimHost, sb: string, target: string) => (await h.tsnet(['sandbox', 'exec', sb, '--', 'busybox', 'ping', '-c', '1', '-W', '1', target])).status === 0;
+  const permanentNeighbours = async (h: SimHost) => (await h.run(['ip', 'neigh', 'show', 'nud', 'permanent'])).stdout;
+  const fdb = async (h: SimHost) => (await h.run(['bridge', 'fdb', 'show'])).stdout;
+
+  before(async function () {
+    skipWithoutEtcd(this);
+    cluster = await createCluster(3, { tag, clusterStore: 'etcd://10.77.0.1:1', config: { 'cluster-store-opts': { 'discovery.ttl': String(TTL), 'discovery.heartbeat': '1' } } });
+    [h1, h2, h3] = cluster.hosts;
+    etcd = await startEtcd({ listenIp: '10.77.0.1' });
+    for (const h of cluster.hosts) {
+      const file = path.join(h.stateDir, 'daemon.json');
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), 'cluster-store': etcd.url(tag) }));
+      await h.startDaemon();
+    }
+  });
+  after(async () => {
+    await cluster?.destroy();
+    await etcd?.dispose();
+  });
+
+  it('a network created on one host is global on every host, and sandboxes on different hosts talk by address and by name', async () => {
+    await ok(h1, ['create', '-d', 'overlay', '--subnet', '10.0.9.0/24', 'ov']);
+    for (const h of [h2, h3]) assert.match(await ok(h, ['ls']), /ov\s+overlay\s+global/);
+    await ok(h1, ['sandbox', 'create', 's1', '--network', 'ov']);
+    await ok(h2, ['sandbox', 'create', 's2', '--network', 'ov', '--alias', 'web']);
+    await ok(h3, ['sandbox', 'create', 's3', '--network', 'ov']);
+    const s2 = await overlayIp(h2, 's2', 'ov');
+    await within(3000, 'h1 reaches s2 by address', () => ping(h1, 's1', s2));
+    await within(3000, 'h3 reaches s2 by name', () => ping(h3, 's3', 's2'));
+    await within(3000, 'h1 reaches s2 by alias', () => ping(h1, 's1', 'web'));
+    // TCP too: a web server in s2, fetched by name from s1 on another host.
+    await ok(h2, ['sandbox', 'exec', 's2', '--', 'sh', '-c', 'mkdir -p /tmp/www-s2 && echo from-s2 > /tmp/www-s2/index.html && busybox httpd -p 8080 -h /tmp/www-s2']);
+    assert.equal(await ok(h1, ['sandbox', 'exec', 's1', '--', 'busybox', 'wget', '-qO-', 'http://s2:8080/']), 'from-s2');
+    // Permanent entries for every remote endpoint; no learning, nothing flooded.
+    assert.match(await permanentNeighbours(h1), new RegExp(`${s2.replace(/\./g, '\\.')} dev vx\\d+ lladdr`));
+    const peers = JSON.parse(await ok(h1, ['inspect', 'ov']))[0].Peers as { Name: string; IP: string }[];
+    assert.deepEqual(peers.map((p) => p.Name).sort(), [h1.hostname, h2.hostname, h3.hostname].sort());
+  });
+
+  it('two overlay networks are isolated from each other', async () => {
+    await ok(h2, ['create', '-d', 'overlay', '--subnet', '10.0.10.0/24', 'ov2']);
+    await ok(h3, ['sandbox', 'create', 't3', '--network', 'ov2']);
+    const t3 = await overlayIp(h3, 't3', 'ov2');
+    await within(3000, 'a sandbox of ov2 is up', async () => (await ok(h3, ['sandbox', 'ls'])).includes('t3'));
+    assert.equal(await ping(h1, 's1', t3), false, 's1 (ov) must not reach t3 (ov2)');
+    await ok(h3, ['sandbox', 'rm', 't3']);
+    await ok(h2, ['rm', 'ov2']);
+  });
+
+  it('a host killed with SIGKILL is forgotten by the others within TTL + 2 s, and rejoins cleanly', async () => {
+    const s3 = await overlayIp(h3, 's3', 'ov');
+    h3.killTsnet();
+    const took = await within((TTL + 2) * 1000, 'h1 forgets h3', async () => !(await permanentNeighbours(h1)).includes(`${s3} `) && !(await fdb(h1)).includes(h3.ip));
+    assert.ok(took <= (TTL + 2) * 1000);
+    // Its names went with it.
+    assert.doesNotMatch((await h1.tsnet(['sandbox', 'exec', 's1', '--', 'busybox', 'nslookup', 's3', '127.0.0.11'])).stdout, new RegExp(s3.replace(/\./g, '\\.')));
+    // Back: the daemon re-registers and publishes s3 again (its namespace survived: only processes died).
+    await h3.startDaemon();
+    await within(5000, 'h1 reaches s3 again', () => ping(h1, 's1', s3));
+  });
+
+  it('a partition longer than the TTL, with a compaction during it, heals through a re-list', async () => {
+    const s3 = await overlayIp(h3, 's3', 'ov');
+    await h3.partition(true);
+    await within((TTL + 2) * 1000, 'h1 forgets the partitioned h3', async () => !(await fdb(h1)).includes(h3.ip));
+    // Changes the partitioned host misses, then the history it would need is compacted away.
+    await ok(h2, ['sandbox', 'create', 's2b', '--network', 'ov']);
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      const rev = Number((await client.get('x').exec()).header.revision);
+      await etcd.compact(rev);
+    } finally {
+      client.close();
+    }
+    await h3.partition(false);
+    const s2b = await overlayIp(h2, 's2b', 'ov');
+    await within((TTL + 5) * 1000, 'h3 learns s2b after the partition', () => ping(h3, 's3', s2b));
+    await within(5000, 'h1 reaches s3 again', () => ping(h1, 's1', s3));
+    await ok(h2, ['sandbox', 'rm', 's2b']);
+  });
+
+  it('an FDB entry deleted by hand is back within 5 s', async () => {
+    const s2 = await overlayIp(h2, 's2', 'ov');
+    const mac = (await permanentNeighbours(h1)).split('\n').find((l) => l.startsWith(`${s2} `))!.split(' ')[4];
+    const dev = (await fdb(h1)).split('\n').find((l) => l.startsWith(mac) && l.includes('dst'))!.split(' ')[2];
+    await h1.run(['bridge', 'fdb', 'del', mac, 'dev', dev, 'dst', h2.ip]);
+    await within(5000, 'the agent repairs it', async () => (await fdb(h1)).includes(`${mac} dev ${dev} dst ${h2.ip}`));
+  });
+
+  it('etcd restarted: traffic keeps flowing meanwhile, overlay operations fail within 5 s while it is down, then work', async () => {
+    const s2 = await overlayIp(h2, 's2', 'ov');
+    await etcd.stop();
+    assert.ok(await ping(h1, 's1', s2), 'existing traffic flows without etcd');
+    const t0 = Date.now();
+    const r = await h1.tsnet(['create', '-d', 'overlay', '--subnet', '10.0.11.0/24', 'ov3']);
+    assert.notEqual(r.status, 0);
+    assert.ok(Date.now() - t0 < 5000 + 1500, `failed after ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /10\.77\.0\.1/);
+    assert.match(await ok(h1, ['ls']), /bridge\s+bridge\s+local/);
+    await etcd.restart();
+    await ok(h1, ['create', '-d', 'overlay', '--subnet', '10.0.11.0/24', 'ov3']);
+    await ok(h1, ['rm', 'ov3']);
+  });
+
+  it('two hosts racing to create one name: one wins, the other gets a conflict', async () => {
+    const [a, b] = await Promise.all([h1.tsnet(['create', '-d', 'overlay', 'race']), h2.tsnet(['create', '-d', 'overlay', 'race'])]);
+    assert.deepEqual([a.status, b.status].sort(), [0, 4]);
+    assert.match((a.status ? a : b).stderr, /already exists/);
+    await ok(h3, ['rm', 'race']);
+  });
+
+  it('removing everything leaves no device, entry, lease or key', async () => {
+    for (const [h, sb] of [[h1, 's1'], [h2, 's2'], [h3, 's3']] as const) await ok(h, ['sandbox', 'rm', sb]);
+    await ok(h2, ['rm', 'ov']);
+    for (const h of cluster.hosts) {
+      const links = (await h.run(['ip', '-o', 'link'])).stdout;
+      assert.doesNotMatch(links, /\b(ov|vx)\d+\b/, `${h.name} still has overlay devices`);
+      assert.doesNotMatch(await permanentNeighbours(h), /dev vx/);
+    }
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      // Only the live hosts' membership records stay (bound to their leases).
+      const left = Object.keys(await client.getAll().prefix(`${tag}/`).strings());
+      assert.deepEqual(left.filter((k) => /\/(network|network-name|endpoint|ipam|ids)\//.test(k)), []);
+    } finally {
+      client.close();
+    }
+  });
+});
