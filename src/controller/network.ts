@@ -156,12 +156,21 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
     t.put(keys.network(current.id), { ...current, transition: 'deleting' });
     return current;
   });
-  // Under the lock a restore takes, so a concurrent restore never re-creates what this removes.
-  await withNetworkLock(core, async () => {
-    const fw = firewallNetwork(net);
-    if (fw) await core.firewall.teardownNetwork(fw);
-    await driverOf(core, net).deleteNetwork(net);
-  });
+  try {
+    // Under the lock a restore takes, so a concurrent restore never re-creates what this removes.
+    await withNetworkLock(core, async () => {
+      const fw = firewallNetwork(net);
+      if (fw) await core.firewall.teardownNetwork(fw);
+      await driverOf(core, net).deleteNetwork(net);
+    });
+  } catch (err) {
+    // Not removed: the network stays usable (and removable again) rather than stuck "being removed".
+    await networkStore(core, net).txn(async (t) => {
+      const current = await t.get<Network>(keys.network(net.id));
+      if (current?.transition === 'deleting') t.put(keys.network(net.id), { ...current, transition: undefined });
+    });
+    throw err;
+  }
   await forgetNetwork(core, net);
   return net;
 }
