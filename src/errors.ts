@@ -70,6 +70,8 @@ export function kindOf(err: unknown): ErrorKind {
 export function describe(err: unknown): string {
   if (err instanceof AggregateError) return [err.message, ...err.errors.map(describe)].join('; ');
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? err.cause.message : undefined;
-  return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
+  // One line: a failed command's cause carries its whole stderr ("Command failed: …\n…"), of which the first line says it.
+  const cause = err.cause instanceof Error ? err.cause.message.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('Command failed:')) : undefined;
+  const message = err.message.split('\n')[0];
+  return cause && !message.includes(cause) ? `${message}: ${cause}` : message;
 }

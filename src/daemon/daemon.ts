@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Controller } from '../controller/controller';
 import { startResolver } from '../dns/sync';
-import { describe } from '../errors';
+import { ConflictError, describe } from '../errors';
+import { dieWithParent } from '../kernel/libc';
 import { log } from '../log';
 import { daemonPaths } from './paths';
 import { syncResolver } from './client';
@@ -113,7 +114,10 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
  * Runs one role of a supervised daemon (the supervisor holds the pid file): `resolver` serves DNS
  * and the control socket; `services` runs the services, asking the resolver process to sync.
  */
-export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions = {}): Promise<{ close(): Promise<void> }> {
+export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { supervisor?: number } = {}): Promise<{ close(): Promise<void> }> {
+  // A supervisor killed with SIGKILL takes its children with it: no orphan keeps serving a stale view.
+  dieWithParent();
+  if (opts.supervisor !== undefined && process.ppid !== opts.supervisor) throw new ConflictError(`daemon ${role}: its supervisor (pid ${opts.supervisor}) is gone`);
   // The resolver only reads: restoring lost devices is the services process's and the commands' work.
   const controller = await Controller.open({ stateDir: opts.stateDir, readOnly: role === 'resolver' });
   if (role === 'resolver') {

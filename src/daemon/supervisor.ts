@@ -25,10 +25,11 @@ export interface Supervisor {
 }
 
 /** Starts the two children of stateDir's daemon; childArgv(role) is the command line of one. */
-export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRole): string[]; env?: NodeJS.ProcessEnv }): Supervisor {
+export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRole): string[]; env?: NodeJS.ProcessEnv; outputFd?: number }): Supervisor {
   const paths = daemonPaths(o.stateDir);
   claimPidFile(paths.pid);
-  const logFd = fs.openSync(paths.log, 'a');
+  // The children write where the supervisor does (a terminal, the journal, the log of a daemon started on demand).
+  const logFd = o.outputFd ?? fs.openSync(paths.log, 'a');
   const children = {} as Record<DaemonRole, SupervisedChild>;
   for (const role of ['resolver', 'services'] as const) {
     const [file, ...args] = o.childArgv(role);
@@ -42,7 +43,7 @@ export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRol
     async close() {
       await children.services.stop();
       await children.resolver.stop();
-      fs.closeSync(logFd);
+      if (o.outputFd === undefined) fs.closeSync(logFd);
       fs.rmSync(paths.pid, { force: true });
     },
   };

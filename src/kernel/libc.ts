@@ -87,3 +87,13 @@ export function flock(fd: number, operation: number): number {
   flockCall ??= koffi.load('libc.so.6').func('int flock(int fd, int operation)') as (fd: number, operation: number) => number;
   return flockCall(fd, operation);
 }
+
+/** prctl's PR_SET_PDEATHSIG: the kernel signals this process when its parent dies. */
+const PR_SET_PDEATHSIG = 1;
+let prctlCall: ((option: number, arg2: number) => number) | undefined;
+
+/** Asks the kernel to SIGKILL this process when its parent (a supervisor) dies, even by SIGKILL. */
+export function dieWithParent(): void {
+  prctlCall ??= koffi.load('libc.so.6').func('int prctl(int option, unsigned long arg2)') as (option: number, arg2: number) => number;
+  check(prctlCall(PR_SET_PDEATHSIG, 9), 'prctl(PR_SET_PDEATHSIG)');
+}

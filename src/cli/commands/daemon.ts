@@ -4,11 +4,26 @@
  * (unlike the others) also imports plugins/docker and plugins/cni; it only lists them as resident
  * services, runDaemon starts and stops them.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_SOCKET, startDockerPlugin } from '../../../plugins/docker';
-import { type ResidentService, runDaemon } from '../../index';
+import { type DaemonRole, defaultStateDir, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
-interface DaemonFlags { dockerSocket: string; dockerPlugin: boolean; cni: boolean }
+interface DaemonFlags { dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string }
+
+/** The command line of one supervised child: this CLI again, same state dir and flags, one role. */
+function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRole): string[] {
+  const argv = [process.execPath, process.argv[1], ...(stateDir ? ['--state-dir', stateDir] : []), 'daemon', '--role', role, '--supervisor', String(process.pid), '--docker-socket', f.dockerSocket];
+  if (!f.dockerPlugin) argv.push('--no-docker-plugin');
+  if (!f.cni) argv.push('--no-cni');
+  return argv;
+}
+
+/** Resolves on SIGTERM or SIGINT. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
+  });
+}
 
 /** The Docker network and IPAM plugin on socketPath, over the daemon's controller. */
 function dockerPluginService(socketPath: string): ResidentService {
@@ -42,18 +57,28 @@ export function registerDaemonCommand(program: Command): void {
     .option('--docker-socket <path>', 'Docker plugin socket', DEFAULT_SOCKET)
     .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugin')
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
+    .addOption(new Option('--role <role>', 'run one part only: resolver, services, or all in one process (default: a supervisor running resolver and services as two processes)').choices(['resolver', 'services', 'all']))
+    .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
     .action(async (f: DaemonFlags, cmd: Command) => {
       const root = cmd.parent!.opts<{ stateDir?: string }>();
-      const daemon = await runDaemon({
-        stateDir: root.stateDir,
-        services: services(f),
-        // DNS must keep working when a service cannot start: another daemon (another state directory)
-        // may already serve Docker, and the shim runs CNI commands through node without the socket.
-        onServiceError: (msg) => process.stderr.write(`tsnet daemon: ${msg}\n`),
-      });
-      await new Promise<void>((resolve) => {
-        for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
-      });
-      await daemon.close();
+      // DNS must keep working when a service cannot start: another daemon (another state directory)
+      // may already serve Docker, and the shim runs CNI commands through node without the socket.
+      const onServiceError = (msg: string) => process.stderr.write(`tsnet daemon: ${msg}\n`);
+      if (f.role === 'resolver' || f.role === 'services') {
+        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, services: f.role === 'services' ? services(f) : [], onServiceError, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        await untilSignal();
+        await part.close();
+        return;
+      }
+      if (f.role === 'all') {
+        const daemon = await runDaemon({ stateDir: root.stateDir, services: services(f), onServiceError });
+        await untilSignal();
+        await daemon.close();
+        return;
+      }
+      const stateDir = root.stateDir ?? defaultStateDir();
+      const supervisor = superviseDaemon({ stateDir, childArgv: (role) => childArgv(f, stateDir, role), outputFd: 2 });
+      await untilSignal();
+      await supervisor.close();
     });
 }
