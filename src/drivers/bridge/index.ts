@@ -23,6 +23,8 @@ interface BridgeData extends DriverData {
   createdBridge: boolean;
   /** Gateway CIDRs tsnet added to an adopted bridge (space-separated), removed with the network. */
   addedAddresses: string;
+  /** An adopted bridge was down when adopted: it is set down again when the network goes. */
+  adoptedDown?: boolean;
 }
 
 /** The typed facts of a bridge network. */
@@ -64,6 +66,11 @@ export class BridgeDriver implements NetworkDriver {
     try {
       let bridge = await h.getLink(cfg.bridgeName);
       if (bridge && bridge.kind !== 'bridge') throw new ConflictError(`bridge ${cfg.bridgeName}: a ${bridge.kind ?? 'non-bridge'} device of that name exists`);
+      if (bridge && !bridge.up) {
+        data.adoptedDown = true;
+        const index = bridge.index;
+        undo.push(`bring ${cfg.bridgeName} back down`, () => h.setDown(index));
+      }
       if (!bridge) {
         bridge = await h.createBridge(cfg.bridgeName, { mtu: cfg.mtu });
         data.createdBridge = true;
@@ -106,6 +113,7 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = await h.getLink(device);
     if (!bridge) return;
     for (const cidr of (data.addedAddresses || '').split(' ').filter(Boolean)) await h.delAddr(bridge.index, cidr);
+    if (data.adoptedDown) await h.setDown(bridge.index);
   }
 
   async restore(net: Network): Promise<DriverData | undefined> {
