@@ -24,7 +24,7 @@ interface BridgeData extends DriverData {
   /** Gateway CIDRs tsnet added to an adopted bridge (space-separated), removed with the network. */
   addedAddresses: string;
   /** An adopted bridge was down when adopted: it is set down again when the network goes. */
-  adoptedDown?: boolean;
+  adoptedDown: boolean;
 }
 
 /** The typed facts of a bridge network. */
@@ -54,7 +54,7 @@ export class BridgeDriver implements NetworkDriver {
   upgrade(legacy: Network): { info: NetworkInfo; driverData: DriverData } {
     const cfg = parseBridgeOptions(legacy.id, legacy.options, true);
     // Releases before 0.2 did not record ownership: a bridge the user named may have been the operator's, so it is never deleted.
-    const data: BridgeData = { createdBridge: !cfg.named, addedAddresses: '' };
+    const data: BridgeData = { createdBridge: !cfg.named, addedAddresses: '', adoptedDown: false };
     return { info: networkInfo(cfg), driverData: data };
   }
 
@@ -62,7 +62,7 @@ export class BridgeDriver implements NetworkDriver {
     const h = this.ctx.host;
     const cfg = parseBridgeOptions(net.id, net.options, true);
     const undo = new Undo();
-    const data: BridgeData = { createdBridge: false, addedAddresses: '' };
+    const data: BridgeData = { createdBridge: false, addedAddresses: '', adoptedDown: false };
     try {
       let bridge = await h.getLink(cfg.bridgeName);
       if (bridge && bridge.kind !== 'bridge') throw new ConflictError(`bridge ${cfg.bridgeName}: a ${bridge.kind ?? 'non-bridge'} device of that name exists`);
@@ -122,7 +122,7 @@ export class BridgeDriver implements NetworkDriver {
     const made = (await this.createNetwork(net)) as BridgeData;
     const had = net.driverData as Partial<BridgeData>;
     // A bridge that was adopted stays adopted while it exists; one tsnet re-made is its own.
-    return { createdBridge: !bridge || !!had.createdBridge, addedAddresses: [had.addedAddresses, made.addedAddresses].filter(Boolean).join(' ') };
+    return { createdBridge: !bridge || !!had.createdBridge, addedAddresses: [had.addedAddresses, made.addedAddresses].filter(Boolean).join(' '), adoptedDown: !!had.adoptedDown };
   }
 
   async isLive(net: Network): Promise<boolean> {
