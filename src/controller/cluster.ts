@@ -170,3 +170,16 @@ export class ClusterMembership {
     }
   }
 }
+
+/** Key of the cluster's VXLAN data-path port, stored once for the whole cluster. */
+const DATA_PATH_PORT_KEY = 'cluster/config/data-path-port';
+
+/** Records the data-path port for the cluster on first join; a host configured with another port is refused, naming both. */
+export async function agreeDataPathPort(store: Store, port: number): Promise<void> {
+  const agreed = await store.txn(async (t) => {
+    const have = await t.get<number>(DATA_PATH_PORT_KEY);
+    if (have === undefined) t.put(DATA_PATH_PORT_KEY, port);
+    return have ?? port;
+  });
+  if (agreed !== port) throw new InvalidArgumentError(`data-path-port ${port}: the cluster uses ${agreed}; set data-path-port to ${agreed} in daemon.json to join it`);
+}

@@ -10,14 +10,16 @@ import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
-import { attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore } from './cluster';
+import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore } from './cluster';
+import { DEFAULT_DATA_PATH_PORT } from '../drivers/overlay';
+import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
-import { createNetwork, deleteNetwork, ensurePredefined, pruneNetworks, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
+import { createNetwork, deleteNetwork, ensurePredefined, publishLocalSummary, pruneNetworks, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
 import { FaceRecords } from './records';
 import { dnsSource, type DnsSource } from './dns-source';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
@@ -258,8 +260,14 @@ export class Controller {
   async joinCluster(): Promise<ClusterMembership | undefined> {
     const core = this.core;
     if (!core.global || !core.cluster) return undefined;
-    const membership = await ClusterMembership.join(core.global, core.stateDir, core.cluster.settings, async (lease) => void (await republishEndpoints(core, lease)));
-    core.cluster = { settings: core.cluster.settings, lease: async () => membership.lease };
+    const settings = core.cluster.settings;
+    await agreeDataPathPort(core.global, core.config['data-path-port'] ?? DEFAULT_DATA_PATH_PORT);
+    const membership = await ClusterMembership.join(core.global, core.stateDir, settings, async (lease) => {
+      await publishLocalSummary(core, settings.host, lease);
+      await republishEndpoints(core, lease);
+    });
+    core.cluster = { settings, lease: async () => membership.lease };
+    await publishLocalSummary(core, settings.host, membership.lease);
     return membership;
   }
 
@@ -271,9 +279,17 @@ export class Controller {
     const membership = await this.joinCluster();
     const source = peerSource(this.core);
     const agents = source ? [...this.core.drivers.values()].flatMap((d) => (d.startAgent ? [d.startAgent(source)] : [])) : [];
+    // Other members check new global networks against this host's local ones: keep the summary current.
+    const core = this.core;
+    const summary = membership && core.local.watch('network/', {
+      onEvents: () => void publishLocalSummary(core, membership.settings.host, membership.lease).catch(() => undefined),
+    });
+    const guard = membership && source ? guardUnderlay(core, source) : undefined;
     return {
       settle: async () => { await Promise.all(agents.map((a) => a.settle())); },
       async close(leave = false) {
+        await guard?.close(leave);
+        await summary?.close();
         for (const a of agents) await a.close();
         await membership?.close(leave);
       },

@@ -6,11 +6,11 @@ import { DEFAULT_NETWORK_OPTION, isPredefined } from '../drivers/generic-options
 import { predefinedNetworks } from '../drivers/registry';
 import { getDriver } from '../drivers/registry';
 import { ConflictError, ExhaustedError, InvalidArgumentError, NotFoundError } from '../errors';
-import { splitCidr } from '../kernel/addr';
+import { overlaps, splitCidr } from '../kernel/addr';
 import { log } from '../log';
 import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
-import { keys, type Store, type StoreTxn } from '../store/store';
+import { keys, type Lease, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
@@ -83,6 +83,47 @@ async function allocateIds(t: StoreTxn, net: Network, pool: NonNullable<Network[
   return ids;
 }
 
+/** A network of the other scope: a global one seen from a local create, or another member's local one seen from a global create. */
+interface ForeignNetwork {
+  name: string;
+  subnets: string[];
+  host?: string;
+}
+
+/** Key of a member's summary of its local networks in the cluster store (names and subnets, bound to its lease). */
+export const localSummaryKey = (host: string) => `cluster/local/${host}`;
+
+/**
+ * The networks a new network of this scope must not collide with (name or subnet): for a global
+ * network, every member's local networks (their published summaries, and this host's own); for a
+ * local one on a cluster member, the global networks. Empty without a cluster store.
+ */
+async function foreignNetworks(core: Core, scope: Network['scope']): Promise<ForeignNetwork[]> {
+  if (!core.global) return [];
+  const summarize = (n: Network): ForeignNetwork => ({ name: n.name, subnets: n.ipam.map((p) => p.subnet) });
+  if (scope === 'local') return (await core.global.list<Network>('network/')).map((e) => summarize(e.value));
+  const own = (await core.local.list<Network>('network/')).filter((e) => e.value.ipam.length).map((e) => summarize(e.value));
+  const members = (await core.global.list<ForeignNetwork[]>('cluster/local/')).flatMap((e) => e.value.map((n) => ({ ...n, host: e.key.slice('cluster/local/'.length) })));
+  return [...own, ...members];
+}
+
+/** Refuses a user subnet that overlaps a network of the other scope, naming it (and its host). */
+function checkForeignOverlap(name: string, configs: IpamConfig[], foreign: ForeignNetwork[]): void {
+  for (const c of configs) {
+    if (!c.subnet) continue;
+    for (const f of foreign) {
+      const hit = f.subnets.find((s) => overlaps(s, c.subnet!));
+      if (hit) throw new ConflictError(`network ${name}: subnet ${c.subnet} overlaps network "${f.name}" (${hit})${f.host ? ` on host ${f.host}` : ''}`);
+    }
+  }
+}
+
+/** Publishes this host's local networks (names, subnets) to the cluster under its lease, for the checks above on other members. */
+export async function publishLocalSummary(core: Core, host: string, lease: Lease): Promise<void> {
+  const nets = (await core.local.list<Network>('network/')).filter((e) => e.value.ipam.length).map((e) => ({ name: e.value.name, subnets: e.value.ipam.map((p) => p.subnet) }));
+  await core.global!.txn(async (t) => t.put(localSummaryKey(host), nets, { lease }));
+}
+
 /** Whether a network of this name exists in any store (names are unique across local and global networks). */
 async function nameTaken(core: Core, name: string, except: Store): Promise<boolean> {
   for (const store of stores(core)) if (store !== except && (await store.get(keys.networkName(name)))) return true;
@@ -104,7 +145,12 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
   if (!driver.capabilities.needsIpam && spec.ipam?.length) throw new InvalidArgumentError(`driver ${driverName}: takes no --subnet`);
   const store = storeFor(core, net.scope);
   if (await nameTaken(core, net.name, store)) throw new ConflictError(`network with name ${net.name} already exists`);
-  const routes = driver.capabilities.needsIpam ? await hostRoutes(core, net.info.device) : [];
+  const foreign = await foreignNetworks(core, net.scope);
+  const clash = foreign.find((f) => f.name === net.name);
+  if (clash) throw new ConflictError(`network with name ${net.name} already exists${clash.host ? ` on host ${clash.host}` : ''}`);
+  checkForeignOverlap(net.name, spec.ipam ?? [], foreign);
+  // The other scope's subnets are taken too, so default pools never land on them.
+  const routes = driver.capabilities.needsIpam ? [...(await hostRoutes(core, net.info.device)), ...foreign.flatMap((f) => f.subnets)] : [];
   await store.txn(async (t) => {
     if (!(await t.create(keys.networkName(net.name), net.id))) throw new ConflictError(`network with name ${net.name} already exists`);
     await checkClaims(t, core, net);

@@ -7,6 +7,7 @@
  * everything leaves no device, entry, lease or key.
  */
 import { strict as assert } from 'node:assert';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -76,6 +77,20 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     assert.match(await permanentNeighbours(h1), new RegExp(`${s2.replace(/\./g, '\\.')} dev vx\\d+ lladdr`));
     const peers = JSON.parse(await ok(h1, ['inspect', 'ov']))[0].Peers as { Name: string; IP: string }[];
     assert.deepEqual(peers.map((p) => p.Name).sort(), [h1.hostname, h2.hostname, h3.hostname].sort());
+  });
+
+  it('accepts VXLAN only from cluster members', async () => {
+    const guard = async () => (await h1.run(['nft', 'list', 'table', 'inet', 'tsnet_underlay'])).stdout;
+    await within(6000, 'the guard lists every member', async () => [h1, h2, h3].every(async (h) => (await guard()).includes(h.ip)) && (await guard()).includes(h3.ip));
+    const dropped = async () => Number(/saddr != @members counter packets (\d+)/.exec(await guard())?.[1] ?? NaN);
+    const before = await dropped();
+    // The private host (10.77.0.1, on the underlay but no member) sends VXLAN-port datagrams to h1.
+    const sock = dgram.createSocket('udp4');
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => sock.send(Buffer.alloc(50), 4789, h1.ip, () => r()));
+    sock.close();
+    await within(2000, 'non-member datagrams are dropped', async () => (await dropped()) >= before + 5);
+    // Members' traffic still flows.
+    assert.ok(await ping(h1, 's1', await overlayIp(h2, 's2', 'ov')));
   });
 
   it('two overlay networks are isolated from each other', async () => {
