@@ -66,7 +66,8 @@ export interface NetlinkStatus {
 /** Decodes struct nlmsgerr { int error; struct nlmsghdr msg; } and the extended-ACK TLVs after it. */
 export function decodeError(m: Message): NetlinkStatus {
   if (m.body.length < 4) throw new Error('malformed NLMSG_ERROR: no error code');
-  const errno = -m.body.readInt32LE(0);
+  // 0 - x, not -x: an ACK must read errno 0, not -0.
+  const errno = 0 - m.body.readInt32LE(0);
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   // Without NLM_F_CAPPED the whole request is echoed after the error code; its length is in its header.
   const echoed = m.flags & NLM_F_CAPPED || m.body.length < 8 ? NLMSG_HDRLEN : m.body.readUInt32LE(4);
@@ -76,7 +77,7 @@ export function decodeError(m: Message): NetlinkStatus {
 
 /** Decodes NLMSG_DONE: a dump that failed half way carries a negative errno and maybe an extended ACK. */
 export function decodeDone(m: Message): NetlinkStatus {
-  const errno = m.body.length >= 4 ? -m.body.readInt32LE(0) : 0;
+  const errno = m.body.length >= 4 ? 0 - m.body.readInt32LE(0) : 0;
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno: Math.max(errno, 0) };
   const tlvs = parseAttrs(m.body, 4);
   return { errno: Math.max(errno, 0), message: str(tlvs.get(NLMSGERR_ATTR_MSG)), offset: u32(tlvs.get(NLMSGERR_ATTR_OFFS)) };
