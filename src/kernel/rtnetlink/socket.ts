@@ -8,9 +8,9 @@ import { InternalError, TsnetError } from '../../errors';
 import { log } from '../../log';
 import { check, libc } from '../libc';
 import { withNetns } from '../netns';
-import { AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, SOL_NETLINK } from './constants';
+import { AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, SOL_NETLINK } from './constants';
 import { netlinkError } from './errors';
-import { decodeDone, decodeError, encodeMessage, type Message, type NetlinkStatus, parseMessages, type Request } from './nlmsg';
+import { absorb, type Answer, encodeMessage, type Message, type NetlinkStatus, newAnswer, parseMessages, type Request } from './nlmsg';
 
 /** How long a call waits for the kernel's next message before it fails. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -111,7 +111,7 @@ export class RtnlSocket {
   }
 
   /** One request and its whole answer: sent with the next sequence number, read to its ACK, error or DONE. */
-  private exchange(what: string, req: Request): { messages: Message[]; interrupted: boolean } {
+  private exchange(what: string, req: Request): Answer {
     if (this.fd < 0) throw new InternalError(`${what}: netlink handle is closed`);
     const c = libc();
     this.seq = (this.seq + 1) >>> 0 || 1;
@@ -123,23 +123,10 @@ export class RtnlSocket {
       const errno = c.errno();
       if (errno !== EINTR) throw this.fail(what, { errno });
     }
-    const messages: Message[] = [];
-    let interrupted = false;
-    for (;;) {
-      for (const m of this.receive(what)) {
-        // Answers to an earlier request that timed out arrive late: they are not ours.
-        if (m.seq !== seq || m.type === NLMSG_NOOP) continue;
-        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-          const status = m.type === NLMSG_ERROR ? decodeError(m) : decodeDone(m);
-          if (status.errno) throw this.fail(what, status);
-          return { messages, interrupted };
-        }
-        interrupted ||= (m.flags & NLM_F_DUMP_INTR) !== 0;
-        messages.push({ ...m, body: Buffer.from(m.body) });
-        // A plain GET (no ACK asked, not a dump) is answered by exactly one message.
-        if (!(m.flags & NLM_F_MULTI) && !(req.flags & NLM_F_ACK)) return { messages, interrupted };
-      }
-    }
+    const answer = newAnswer();
+    while (!answer.done) absorb(answer, this.receive(what), seq, req.flags);
+    if (answer.status?.errno) throw this.fail(what, answer.status);
+    return answer;
   }
 
   /** The messages of the next datagram, waiting at most timeoutMs for it. */

@@ -11,7 +11,7 @@ import { decodeAddr } from '../../../src/kernel/rtnetlink/address';
 import { errnoName, netlinkError } from '../../../src/kernel/rtnetlink/errors';
 import { decodeLink } from '../../../src/kernel/rtnetlink/link';
 import { decodeFdb, decodeNeigh, stateName } from '../../../src/kernel/rtnetlink/neigh';
-import { decodeDone, decodeError, type Message, parseMessages } from '../../../src/kernel/rtnetlink/nlmsg';
+import { absorb, decodeDone, decodeError, type Message, newAnswer, parseMessages } from '../../../src/kernel/rtnetlink/nlmsg';
 import { decodeRoute } from '../../../src/kernel/rtnetlink/route';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'netlink');
@@ -145,5 +145,47 @@ describe('rtnetlink errors: errno to typed error', () => {
     const e = netlinkError('create vlan v0', { errno: 95, message: 'Unknown device type' }, 'Operation not supported');
     assert.equal(e.message, 'create vlan v0: EOPNOTSUPP (Operation not supported): Unknown device type');
     assert.equal((e.cause as { errno: number }).errno, 95);
+  });
+});
+
+describe('rtnetlink answers: one request, several datagrams', () => {
+  /** A message of seq with type and flags; errno fills the body of NLMSG_ERROR/DONE. */
+  const msg = (seq: number, type: number, flags = 0, errno = 0): Message => {
+    const body = Buffer.alloc(type === NLMSG_ERROR ? 20 : 4);
+    body.writeInt32LE(-errno, 0);
+    return { type, flags, seq, pid: 0, body };
+  };
+  const MULTI = 0x02, DUMP_INTR = 0x10, DUMP = 0x301, ACKED = 0x05, GET = 0x01;
+
+  it('skips answers to an earlier request that timed out, then reads its own ACK', () => {
+    const a = absorb(newAnswer(), [msg(6, RTM_NEWLINK, MULTI), msg(6, NLMSG_DONE, MULTI), msg(6, NLMSG_ERROR)], 7, ACKED);
+    assert.equal(a.done, false);
+    absorb(a, [msg(7, NLMSG_ERROR)], 7, ACKED);
+    assert.deepEqual([a.done, a.messages.length, a.status], [true, 0, { errno: 0 }]);
+  });
+
+  it('collects a dump across datagrams until NLMSG_DONE and notes an interrupted part', () => {
+    const a = absorb(newAnswer(), [msg(3, RTM_NEWLINK, MULTI), msg(3, RTM_NEWLINK, MULTI)], 3, DUMP);
+    absorb(a, [msg(3, RTM_NEWLINK, MULTI | DUMP_INTR)], 3, DUMP);
+    assert.equal(a.done, false);
+    absorb(a, [msg(3, NLMSG_DONE, MULTI)], 3, DUMP);
+    assert.deepEqual([a.done, a.messages.length, a.interrupted, a.status], [true, 3, true, { errno: 0 }]);
+  });
+
+  it('a dump that fails half way reports the errno of its NLMSG_DONE', () => {
+    const a = absorb(newAnswer(), [msg(4, RTM_NEWLINK, MULTI), msg(4, NLMSG_DONE, MULTI, 16)], 4, DUMP);
+    assert.deepEqual([a.done, a.status], [true, { errno: 16 }]);
+  });
+
+  it('a plain GET ends with its one reply; a refusal ends with the error', () => {
+    assert.deepEqual(absorb(newAnswer(), [msg(5, RTM_NEWLINK)], 5, GET).done, true);
+    assert.deepEqual(absorb(newAnswer(), [msg(5, NLMSG_ERROR, 0, 19)], 5, GET).status, { errno: 19 });
+  });
+
+  it('copies message bodies: the socket reuses its receive buffer', () => {
+    const m = msg(8, RTM_NEWLINK, MULTI);
+    const a = absorb(newAnswer(), [m], 8, DUMP);
+    m.body.fill(0xff);
+    assert.notEqual(a.messages[0].body[0], 0xff);
   });
 });
