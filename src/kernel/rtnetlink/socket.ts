@@ -5,11 +5,12 @@
  * The kernel does the work inside sendto (under rtnl_lock, tens of µs), so blocking is short.
  */
 import { InternalError, TsnetError } from '../../errors';
+import { log } from '../../log';
 import { check, libc } from '../libc';
 import { withNetns } from '../netns';
-import { AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, SOL_NETLINK } from './constants';
+import { AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, SOL_NETLINK } from './constants';
 import { netlinkError } from './errors';
-import { decodeDone, decodeError, encodeMessage, type Message, type NetlinkStatus, parseMessages, type Request } from './nlmsg';
+import { absorb, type Answer, encodeMessage, type Message, type NetlinkStatus, newAnswer, parseMessages, type Request } from './nlmsg';
 
 /** How long a call waits for the kernel's next message before it fails. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -21,6 +22,8 @@ const DUMP_RETRIES = 3;
 const SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
 const SOL_SOCKET = 1, SO_RCVBUF = 8, SO_RCVTIMEO = 20, SO_RCVBUFFORCE = 33;
 const MSG_TRUNC = 0x20, EINTR = 4, EAGAIN = 11;
+/** Every packet in hex, as netavark traces its netlink traffic (TSNET_DEBUG=tsnet:kernel:netlink). */
+const trace = log('tsnet:kernel:netlink');
 /** First user-space read buffer: dumps come in datagrams of at most 32 KiB (netlink_recvmsg caps them). */
 const READ_BUF_BYTES = 64 * 1024;
 
@@ -107,34 +110,23 @@ export class RtnlSocket {
     }
   }
 
-  private exchange(what: string, req: Request): { messages: Message[]; interrupted: boolean } {
+  /** One request and its whole answer: sent with the next sequence number, read to its ACK, error or DONE. */
+  private exchange(what: string, req: Request): Answer {
     if (this.fd < 0) throw new InternalError(`${what}: netlink handle is closed`);
     const c = libc();
     this.seq = (this.seq + 1) >>> 0 || 1;
     const seq = this.seq;
     const wire = encodeMessage(req, seq);
+    if (trace.enabled) trace(`${what}: send ${wire.toString('hex')}`);
     const sa = sockaddrNl();
     while (c.sendto(this.fd, wire, wire.length, 0, sa, 12) < 0) {
       const errno = c.errno();
       if (errno !== EINTR) throw this.fail(what, { errno });
     }
-    const messages: Message[] = [];
-    let interrupted = false;
-    for (;;) {
-      for (const m of this.receive(what)) {
-        // Answers to an earlier request that timed out arrive late: they are not ours.
-        if (m.seq !== seq || m.type === NLMSG_NOOP) continue;
-        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-          const status = m.type === NLMSG_ERROR ? decodeError(m) : decodeDone(m);
-          if (status.errno) throw this.fail(what, status);
-          return { messages, interrupted };
-        }
-        interrupted ||= (m.flags & NLM_F_DUMP_INTR) !== 0;
-        messages.push({ ...m, body: Buffer.from(m.body) });
-        // A plain GET (no ACK asked, not a dump) is answered by exactly one message.
-        if (!(m.flags & NLM_F_MULTI) && !(req.flags & NLM_F_ACK)) return { messages, interrupted };
-      }
-    }
+    const answer = newAnswer();
+    while (!answer.done) absorb(answer, this.receive(what), seq, req.flags);
+    if (answer.status?.errno) throw this.fail(what, answer.status);
+    return answer;
   }
 
   /** The messages of the next datagram, waiting at most timeoutMs for it. */
@@ -143,6 +135,7 @@ export class RtnlSocket {
     for (;;) {
       const n = Number(c.recv(this.fd, this.buf, this.buf.length, MSG_TRUNC));
       if (n >= 0 && n <= this.buf.length) {
+        if (trace.enabled) trace(`${what}: recv ${this.buf.subarray(0, n).toString('hex')}`);
         try {
           return parseMessages(this.buf.subarray(0, n));
         } catch (err) {
@@ -161,6 +154,7 @@ export class RtnlSocket {
     }
   }
 
+  /** The typed error for an errno, with strerror's text. */
   private fail(what: string, status: NetlinkStatus): TsnetError {
     return netlinkError(what, status, libc().strerror(status.errno));
   }
