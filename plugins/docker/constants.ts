@@ -6,6 +6,22 @@ export const PLUGIN_NAME = 'tsnet';
 /** Where Docker discovers plugin sockets; run as root, so the socket is only for root (0600). */
 export const DEFAULT_SOCKET = `/run/docker/plugins/${PLUGIN_NAME}.sock`;
 
+/** The tsnet driver of the networks the main socket creates (`-d tsnet`). */
+export const DEFAULT_DRIVER = 'bridge';
+
+/** Drivers that get a socket of their own beside the main one (`-d tsnet-macvlan`): one driver per socket, as Docker's remote plugins are. */
+export const SECOND_DRIVERS = ['macvlan'] as const;
+
+/**
+ * The socket serving `driver` beside the main socket: same directory, `<name>-<driver>.sock`
+ * (/run/docker/plugins/tsnet-macvlan.sock next to tsnet.sock, so Docker knows it as `tsnet-macvlan`).
+ */
+export function driverSocketPath(mainSocket: string, driver: string): string {
+  const dir = mainSocket.slice(0, mainSocket.lastIndexOf('/') + 1);
+  const base = mainSocket.slice(dir.length).replace(/\.sock$/, '');
+  return `${dir}${base}-${driver}.sock`;
+}
+
 /** Media type of every plugin response (Docker's plugins API v1.2). */
 export const CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 

@@ -2,12 +2,13 @@
  * Docker's NetworkDriver calls (libnetwork docs/remote.md) on the controller's engine operations.
  * Docker names networks and endpoints by its own 64-hex ids: the tsnet network is `docker-<id12>`
  * (shown by `tsnet ls`), its endpoints keep Docker's ids, and its bridge is `br-<id12>` as Docker's are.
+ * One socket serves one tsnet driver: bridge on `tsnet`, macvlan on `tsnet-macvlan`.
  */
 import { engineBridgeOptions, type EngineOps, type IpamConfig, type NetworkSpec, splitCidr, UnsupportedError } from '../../src/index';
 import type {
   CreateEndpointRequest, CreateNetworkRequest, EndpointRequest, IpamData, JoinRequest, NetworkRequest, ProgramExternalConnectivityRequest,
 } from './api';
-import { DockerLabel, ENGINE_NAME, INTERFACE_PREFIX } from './constants';
+import { DEFAULT_DRIVER, DockerLabel, ENGINE_NAME, INTERFACE_PREFIX } from './constants';
 import { toDockerBindings, toPortRequests } from './ports';
 import { bodyless, route, type Routes } from './protocol';
 
@@ -28,15 +29,18 @@ function ipamConfigs(data: IpamData[]): IpamConfig[] {
 }
 
 /**
- * The network spec of a CreateNetwork call: `-o` options, --ipv6, --internal and the pools. The
- * bridge is named after Docker's network id (the driver's engine naming); the user's `-o` options
- * go on unread, so the driver alone decides what they mean (a `-o` bridge name wins).
+ * The network spec of a CreateNetwork call on the socket serving `driver`: `-o` options, --ipv6,
+ * --internal and the pools. A bridge is named after Docker's network id (the driver's engine
+ * naming); the user's `-o` options go on unread, so the driver alone decides what they mean (a `-o`
+ * bridge name wins; macvlan reads its parent and mode).
  */
-export function networkSpec(req: CreateNetworkRequest): NetworkSpec {
+export function networkSpec(req: CreateNetworkRequest, driver: string = DEFAULT_DRIVER): NetworkSpec {
   const opts = req.Options ?? {};
-  const options: Record<string, string> = { ...engineBridgeOptions(req.NetworkID), ...(opts[DockerLabel.generic] ?? {}) };
+  const generic = opts[DockerLabel.generic] ?? {};
+  const options: Record<string, string> = driver === 'bridge' ? { ...engineBridgeOptions(req.NetworkID), ...generic } : { ...generic };
   return {
     name: networkName(req.NetworkID),
+    driver,
     ipv6: opts[DockerLabel.enableIpv6] === true,
     internal: opts[DockerLabel.internal] === true,
     options,
@@ -79,8 +83,8 @@ async function operInfo(engine: EngineOps, req: EndpointRequest): Promise<Record
   };
 }
 
-/** The NetworkDriver calls of the plugin. */
-export function networkDriverRoutes(engine: EngineOps): Routes {
+/** The NetworkDriver calls of the plugin; networks created through them use the tsnet `driver`. */
+export function networkDriverRoutes(engine: EngineOps, driver: string = DEFAULT_DRIVER): Routes {
   const ref = (req: NetworkRequest) => networkName(req.NetworkID);
   const localOnly = () => {
     throw new UnsupportedError('tsnet is a local-scope driver: networks are not allocated cluster-wide');
@@ -88,7 +92,7 @@ export function networkDriverRoutes(engine: EngineOps): Routes {
   return {
     '/NetworkDriver.GetCapabilities': bodyless(() => ({ Scope: 'local', ConnectivityScope: 'local' })),
     '/NetworkDriver.CreateNetwork': route<CreateNetworkRequest>('network', 'CreateNetwork', async (req) => {
-      await engine.createNetwork(networkSpec(req));
+      await engine.createNetwork(networkSpec(req, driver));
       return {};
     }),
     '/NetworkDriver.DeleteNetwork': route<NetworkRequest>('network', 'DeleteNetwork', async (req) => {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors';
 import { type AddrRecord, ipamKeys } from '../ipam/allocator';
 import type { Ipam, PoolRecord } from '../ipam/ipam';
 import { canonicalIp, ipOf, toSubnet } from '../ipam/range';
@@ -19,6 +19,7 @@ import { validateHostIp } from '../firewall/ports';
 import { keys, type StoreTxn } from '../store/store';
 import { teardownAll, Undo } from '../undo';
 import { type Core, driverOf, findNetwork, firewallEndpoint, now } from './core';
+import { getDriver } from '../drivers/registry';
 import { gatewayOf } from '../drivers/routes';
 import { forgetEndpoint, publish, reservePorts } from './endpoint';
 import { createNetwork, deleteNetwork, hostRoutes } from './network';
@@ -67,7 +68,11 @@ export interface EngineJoinInfo {
 
 /** Networks and endpoints of an engine (Docker's NetworkDriver calls); networks are found by name or id. */
 export interface EngineNetworks {
-  /** Creates a bridge network from pools the engine's IPAM reserved (adopted, not re-requested) or from foreign ones. */
+  /**
+   * Creates a network (spec.driver, bridge by default) from pools the engine's IPAM reserved
+   * (adopted, not re-requested) or from foreign ones. Only drivers whose endpoints the engine can
+   * move into its sandboxes (NetworkInfo.engineEndpoints: bridge, macvlan, ipvlan) are accepted.
+   */
   createNetwork(spec: NetworkSpec): Promise<Network>;
   /** Deletes the network; one that is already gone counts as deleted (undefined). */
   deleteNetwork(ref: string): Promise<Network | undefined>;
@@ -187,6 +192,26 @@ function adoptingIpam(core: Core): Ipam {
   };
 }
 
+/**
+ * Creates an engine's network: the driver's typed facts are read from the spec before anything is
+ * reserved or made, and a driver whose endpoints the engine cannot take (host, null, overlay) is
+ * refused, naming it.
+ */
+async function createEngineNetwork(core: Core, spec: NetworkSpec): Promise<Network> {
+  const driverName = spec.driver ?? 'bridge';
+  const driver = getDriver(core.drivers, driverName);
+  const options = driver.normalizeOptions?.(spec.options ?? {}) ?? { ...(spec.options ?? {}) };
+  const draft: Network = {
+    id: randomHex(64), name: spec.name, driver: driverName, scope: driver.capabilities.scope, created: now(),
+    ipv6: !!spec.ipv6, internal: !!spec.internal, options, labels: spec.labels ?? {}, ipam: [],
+    info: { publishes: false, dns: false, staticAddresses: false, engineEndpoints: false, claims: {} }, driverData: {},
+  };
+  if (!driver.validateNetwork(draft).engineEndpoints) {
+    throw new UnsupportedError(`network ${spec.name}: the ${driverName} driver does not serve engine endpoints (an engine can use bridge, macvlan or ipvlan networks)`);
+  }
+  return createNetwork({ ...core, ipam: adoptingIpam(core) }, { ...spec, driver: driverName });
+}
+
 /** The value, or undefined for a NotFoundError: teardown counts a missing object as done. */
 async function unlessGone<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try { return await fn(); } catch (err) { if (err instanceof NotFoundError) return undefined; throw err; }
@@ -254,7 +279,10 @@ function gateways(net: Network, ep: Endpoint): { gateway?: string; gateway6?: st
   return { gateway: ep.ipv4 ? gatewayOf(net, 4) : undefined, gateway6: ep.ipv6 ? gatewayOf(net, 6) : undefined };
 }
 
-/** Join: the driver makes the veth pair with its "sandbox" side in the host namespace, for the engine to move. */
+/**
+ * Join: the driver makes the endpoint's interface with its "sandbox" side in the host namespace,
+ * for the engine to move (a veth pair on a bridge, a macvlan or ipvlan child of the parent).
+ */
 async function join(core: Core, netRef: string, endpointId: string, sandboxKey: string): Promise<EngineJoinInfo> {
   if (!sandboxKey.startsWith('/')) throw new InvalidArgumentError(`sandbox key "${sandboxKey}": must be an absolute path`);
   const net = await findNetwork(core, netRef);
@@ -335,6 +363,8 @@ async function setPorts(core: Core, netRef: string, endpointId: string, requests
     return [];
   }
   const net = await findNetwork(core, netRef);
+  // As the CLI's -p: a driver without NAT (macvlan, ipvlan) has nothing to publish through.
+  if (!net.info.publishes) throw new ConflictError(`conflicting options: port publishing and the ${net.driver} network driver (it has no NAT)`);
   const ep = await mustFindEndpoint(core, net, endpointId);
   if (!ep.hostVeth) throw new ConflictError(`endpoint ${endpointId}: ports can be published once it joined a sandbox`);
   const defaultHostIp = net.info.hostBindingIpv4 ?? core.config.ip ?? '';
@@ -363,7 +393,7 @@ export function engineOps(core: Core, engine: string): EngineOps {
   if (!ENGINE_NAME_RE.test(engine)) throw new InvalidArgumentError(`invalid engine name "${engine}"`);
   return {
     ...engineIpam(core, engine),
-    createNetwork: (spec) => createNetwork({ ...core, ipam: adoptingIpam(core) }, { ...spec, driver: 'bridge' }),
+    createNetwork: (spec) => createEngineNetwork(core, spec),
     deleteNetwork: async (ref) => ((await unlessGone(() => findNetwork(core, ref))) ? deleteNetwork(core, ref) : undefined),
     createEndpoint: (netRef, spec) => createEndpoint(core, engine, netRef, spec),
     endpoint: async (netRef, endpointId) => mustFindEndpoint(core, await findNetwork(core, netRef), endpointId),

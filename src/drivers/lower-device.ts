@@ -1,11 +1,14 @@
 /**
  * What macvlan and ipvlan share (libnetwork's macvlan and ipvlan drivers have the same shape): each
  * endpoint is a child of the network's parent device, born inside the sandbox under its final
- * name; no bridge, no NAT (so no -p), names served by the embedded resolver.
+ * name; no bridge, no NAT (so no -p), names served by the embedded resolver. For an engine (Docker's
+ * remote driver) the child is born in the host namespace under the engine's transfer name, and the
+ * engine moves it into its sandbox itself.
  */
 import { ConflictError, InvalidArgumentError, TsnetError } from '../errors';
 import { macFromIpv4, splitCidr } from '../kernel/addr';
 import type { NetlinkHandle } from '../kernel/netlink';
+import { HOST_NETNS } from '../kernel/netns';
 import { log } from '../log';
 import type { DriverData, Endpoint, Network, NetworkInfo } from '../model';
 import { GENERIC_OPTIONS } from './generic-options';
@@ -53,7 +56,7 @@ export class LowerDeviceDriver implements NetworkDriver {
     }
     const mode = this.kind.mode(net.options);
     const spec = parentSpec(net);
-    return { publishes: false, dns: true, staticAddresses: true, engineEndpoints: false, claims: parentClaims(spec, mode.claim) };
+    return { publishes: false, dns: true, staticAddresses: true, engineEndpoints: true, claims: parentClaims(spec, mode.claim) };
   }
 
   async createNetwork(net: Network): Promise<DriverData> {
@@ -90,7 +93,9 @@ export class LowerDeviceDriver implements NetworkDriver {
       if (single && err instanceof TsnetError && /EINVAL/.test(err.message)) throw new ConflictError(`network ${net.name}: ${this.name} passthru takes one endpoint, and ${spec.name} has one`, { cause: err });
       throw err;
     }
-    return { mac };
+    // An engine's endpoint: the child waits in the host for the engine to move; recording its name
+    // lets deleteEndpoint remove exactly this link when the engine moved it back (or never took it).
+    return sandbox.key === HOST_NETNS ? { hostVeth: ep.ifname, mac } : { mac };
   }
 
   async join(net: Network, ep: Endpoint, sandbox: SandboxHandle, opts: JoinOptions): Promise<JoinInfo> {
@@ -109,7 +114,17 @@ export class LowerDeviceDriver implements NetworkDriver {
     if (sandbox) await sandbox.netlink.deleteLink(ep.ifname);
   }
 
-  async deleteEndpoint(): Promise<void> {
-    // The child lives in the sandbox: leave removed it, or the kernel did with the namespace.
+  async deleteEndpoint(_net: Network, ep: Endpoint): Promise<void> {
+    // A sandbox's child lives in the sandbox: leave removed it, or the kernel did with the namespace.
+    // Only an engine's endpoint records a host-side name, and only that name is ever deleted here:
+    // ep.ifname alone (eth0 in a sandbox) could name one of the machine's own interfaces.
+    if (!ep.hostVeth) return;
+    const h = this.ctx.host;
+    const link = await h.getLink(ep.hostVeth);
+    // The engine kept the interface (it is in its sandbox, or went with it): nothing of it is in the host.
+    if (!link) return;
+    if (link.kind !== this.kind.name) throw new ConflictError(`endpoint ${ep.id}: host interface ${ep.hostVeth} is a ${link.kind ?? 'device'}, not the ${this.name} child made for it; left alone`);
+    await h.deleteLink(link.index);
+    debug(`endpoint ${ep.id.slice(0, 12)}: deleted ${ep.hostVeth} from the host`);
   }
 }

@@ -1,11 +1,11 @@
 /**
  * `tsnet daemon`: runs the resident components in the foreground until SIGTERM/SIGINT — the embedded
- * resolver, the Docker plugin socket and the CNI socket. The daemon hosts faces, so this command
+ * resolver, the Docker plugin sockets (tsnet.sock: bridge and IPAM; tsnet-macvlan.sock) and the CNI socket. The daemon hosts faces, so this command
  * (unlike the others) also imports plugins/docker and plugins/cni; it only lists them as resident
  * services, runDaemon starts and stops them.
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_SOCKET, startDockerPlugin } from '../../../plugins/docker';
+import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
 import { type DaemonRole, defaultStateDir, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
 interface DaemonFlags { dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string }
@@ -31,6 +31,15 @@ function dockerPluginService(socketPath: string): ResidentService {
   return { name: 'docker plugin', start: ({ controller }) => startDockerPlugin({ controller, socketPath }) };
 }
 
+/**
+ * The NetworkDriver of another tsnet driver on its own socket beside the main one (Docker's remote
+ * plugins are one driver per socket): `-d tsnet-macvlan` on <dir>/tsnet-macvlan.sock.
+ */
+function dockerDriverService(mainSocket: string, driver: string): ResidentService {
+  const socketPath = driverSocketPath(mainSocket, driver);
+  return { name: `docker ${driver} plugin`, start: ({ controller }) => startDockerPlugin({ controller, socketPath, driver }) };
+}
+
 /** The CNI socket the tsnet-cni shim hands its commands to. */
 function cniService(): ResidentService {
   return {
@@ -43,10 +52,10 @@ function cniService(): ResidentService {
   };
 }
 
-/** The services the flags ask for; the Docker plugin first, so it stops last. */
+/** The services the flags ask for; the Docker plugins first (bridge and IPAM, then macvlan), so they stop last. */
 function services(f: DaemonFlags): ResidentService[] {
   const out: ResidentService[] = [];
-  if (f.dockerPlugin) out.push(dockerPluginService(f.dockerSocket));
+  if (f.dockerPlugin) out.push(dockerPluginService(f.dockerSocket), ...SECOND_DRIVERS.map((d) => dockerDriverService(f.dockerSocket, d)));
   if (f.cni) out.push(cniService());
   return out;
 }
@@ -54,8 +63,8 @@ function services(f: DaemonFlags): ResidentService[] {
 /** Registers `daemon`. */
 export function registerDaemonCommand(program: Command): void {
   program.command('daemon').description('run the resident part of tsnet (embedded DNS, Docker plugin, CNI fast path) in the foreground')
-    .option('--docker-socket <path>', 'Docker plugin socket', DEFAULT_SOCKET)
-    .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugin')
+    .option('--docker-socket <path>', 'Docker plugin socket (the macvlan driver is served beside it, on <name>-macvlan.sock)', DEFAULT_SOCKET)
+    .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugins')
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
     .addOption(new Option('--role <role>', 'run one part only: resolver, services, or all in one process (default: a supervisor running resolver and services as two processes)').choices(['resolver', 'services', 'all']))
     .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
