@@ -148,6 +148,8 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
     run: runIn,
     tsnet: (args, opts) => runIn([process.execPath, CLI, ...args], opts),
     async startDaemon(extraArgs = []) {
+      // A daemon killed with SIGKILL leaves its socket file: ready means a new one answers.
+      fs.rmSync(path.join(stateDir, 'daemon.sock'), { force: true });
       const [cmd, ...args] = enter([process.execPath, CLI, 'daemon', ...extraArgs]);
       const log = fs.openSync(path.join(stateDir, 'daemon-test.log'), 'a');
       daemon = spawn(cmd, args, { stdio: ['ignore', log, log], env });

@@ -115,7 +115,8 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     assert.doesNotMatch((await h1.tsnet(['sandbox', 'exec', 's1', '--', 'busybox', 'nslookup', 's3', '127.0.0.11'])).stdout, new RegExp(s3.replace(/\./g, '\\.')));
     // Back: the daemon re-registers and publishes s3 again (its namespace survived: only processes died).
     await h3.startDaemon();
-    await within(5000, 'h1 reaches s3 again', () => ping(h1, 's1', s3));
+    // Rejoining is no deadline of its own: a new lease, the host record and s3 published again.
+    await within(15000, 'h1 reaches s3 again', () => ping(h1, 's1', s3));
   });
 
   it('a partition longer than the TTL, with a compaction during it, heals through a re-list', async () => {
@@ -136,6 +137,43 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     await within((TTL + 5) * 1000, 'h3 learns s2b after the partition', () => ping(h3, 's3', s2b));
     await within(5000, 'h1 reaches s3 again', () => ping(h1, 's1', s3));
     await ok(h2, ['sandbox', 'rm', 's2b']);
+  });
+
+  it('a daemon restarted within the TTL keeps its lease: peers drop nothing', async () => {
+    const s3 = await overlayIp(h3, 's3', 'ov');
+    const lease = fs.readFileSync(path.join(h3.stateDir, 'cluster.lease'), 'utf8');
+    await h3.stopDaemon();
+    await h3.startDaemon();
+    assert.equal(fs.readFileSync(path.join(h3.stateDir, 'cluster.lease'), 'utf8'), lease);
+    // Past the TTL since the stop: nothing of h3 was dropped by h1 meanwhile.
+    await new Promise((r) => setTimeout(r, (TTL + 1) * 1000));
+    assert.match(await permanentNeighbours(h1), new RegExp(`${s3.replace(/\./g, '\\.')} dev vx`));
+    assert.ok(await ping(h1, 's1', s3));
+  });
+
+  it('-p on an overlay sandbox publishes on its host through the gateway bridge', async () => {
+    await ok(h2, ['sandbox', 'create', 'pub2', '--network', 'ov', '-p', '18080:8080']);
+    await ok(h2, ['sandbox', 'exec', 'pub2', '--', 'sh', '-c', 'mkdir -p /tmp/www-pub2 && echo published > /tmp/www-pub2/index.html && busybox httpd -p 8080 -h /tmp/www-pub2']);
+    // From another host, through h2's underlay address: DNAT on h2 to the sandbox's gateway-bridge leg.
+    assert.equal((await h1.run(['busybox', 'wget', '-qO-', `http://${h2.ip}:18080/`])).stdout.trim(), 'published');
+    await ok(h2, ['sandbox', 'rm', 'pub2']);
+  });
+
+  it('a CNI config {"type": "tsnet-cni", "network": "ov"} attaches a container to the overlay', async () => {
+    const cni = path.join(__dirname, '..', '..', '..', 'plugins', 'cni', 'main.js');
+    await h1.run(['ip', 'netns', 'add', 'cnic1']);
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'ov', type: 'tsnet-cni', network: 'ov', dns: true });
+    const cniRun = (command: string) => h1.run(['sh', '-c', `echo '${conf}' | CNI_COMMAND=${command} CNI_CONTAINERID=cnic1-${tag} CNI_NETNS=/run/netns/cnic1 CNI_IFNAME=eth0 CNI_PATH=/nonexistent ${process.execPath} ${cni}`]);
+    try {
+      const add = await cniRun('ADD');
+      assert.equal(add.status, 0, add.stderr + add.stdout);
+      const addr = (JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0].address.split('/')[0];
+      assert.match(addr, /^10\.0\.9\./);
+      await within(3000, 'a sandbox on h2 reaches the CNI container', () => ping(h2, 's2', addr));
+      assert.equal((await cniRun('DEL')).status, 0);
+    } finally {
+      await h1.run(['ip', 'netns', 'del', 'cnic1']);
+    }
   });
 
   it('an FDB entry deleted by hand is back within 5 s', async () => {
