@@ -6,17 +6,20 @@ import * as path from 'node:path';
 /** Compiled standalone entry point. */
 const MAIN = path.join(__dirname, '..', '..', '..', 'plugins', 'docker', 'main.js');
 
-/** A plugin process serving the default socket with the test's state directory; logs go to logFile. */
+/**
+ * A plugin process with the test's state directory; logs go to logFile. It serves the default socket
+ * unless args say otherwise (`['--driver', 'macvlan']`: the tsnet-macvlan socket beside it).
+ */
 export class PluginProcess {
   private proc?: ChildProcess;
 
-  constructor(private readonly logFile: string) {}
+  constructor(private readonly logFile: string, private readonly args: string[] = []) {}
 
   /** Starts the plugin (unless it runs) and resolves once it serves its socket. */
   async start(): Promise<void> {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) return;
     const log = fs.openSync(this.logFile, 'a');
-    const proc = spawn(process.execPath, [MAIN], { stdio: ['ignore', log, 'pipe'], env: { ...process.env, TSNET_DEBUG: 'tsnet:plugins:docker,tsnet:controller:*' } });
+    const proc = spawn(process.execPath, [MAIN, ...this.args], { stdio: ['ignore', log, 'pipe'], env: { ...process.env, TSNET_DEBUG: 'tsnet:plugins:docker,tsnet:controller:*' } });
     fs.closeSync(log);
     this.proc = proc;
     await new Promise<void>((resolve, reject) => {
