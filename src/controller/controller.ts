@@ -14,6 +14,7 @@ import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings,
 import { DEFAULT_DATA_PATH_PORT } from '../drivers/overlay';
 import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
+import { reapAfterReboot } from './reboot';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
@@ -82,7 +83,11 @@ export class Controller {
     const ctl = new Controller(core);
     try {
       await ensurePredefined(core);
-      if (!opts.readOnly) await restoreNetworks(core);
+      // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
+      if (!opts.readOnly) {
+        await reapAfterReboot(core);
+        await restoreNetworks(core);
+      }
     } catch (err) {
       await ctl.close();
       throw err;

@@ -7,7 +7,8 @@ import { spawnDetached } from '../kernel/exec';
 import { daemonPaths } from './paths';
 
 const CLI_MAIN = path.join(__dirname, '..', 'cli', 'main.js');
-const START_TIMEOUT_MS = 5000;
+// A supervisor and its resolver are two Node starts: on a loaded 2-core machine that can take seconds.
+const START_TIMEOUT_MS = 15000;
 
 /** Sends one command line and resolves with the reply line; rejects when nobody listens. */
 function request(socket: string, line: string, timeoutMs = 3000): Promise<string> {

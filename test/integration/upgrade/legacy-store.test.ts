@@ -1,8 +1,9 @@
 /**
  * A state directory written by tsnet 0.1.0 (fixtures/store/v0.1: untyped driverState, no ownership
- * record) opens and works with today's code: networks show typed facts, a lost bridge is restored
- * with its rules on the first state-changing command, sandboxes attach and talk, and a bridge the
- * user named is treated as the operator's.
+ * record) opens and works with today's code: networks show typed facts, sandboxes whose namespaces
+ * are gone (it was written in a private host, as after a reboot) are dropped with their addresses and
+ * ports, a lost bridge is restored with its rules on the first state-changing command, and new
+ * sandboxes attach and talk.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -43,8 +44,15 @@ describe('a store written by tsnet 0.1.0', function () {
     const named = await c.getNetwork('named');
     assert.equal(named.info.device, 'brlegacy');
     assert.deepEqual(named.info.firewall, { masquerade: true, icc: false });
+  });
+
+  it('drops the sandboxes whose namespaces are gone (as after a reboot), freeing their addresses and ports', async () => {
+    assert.deepEqual(await c.listSandboxes(), []);
     const inspect = await c.inspectNetwork('legacy');
-    assert.equal(Object.keys(inspect.Containers as object).length, 2);
+    assert.equal(Object.keys(inspect.Containers as object).length, 0);
+    // Port 8080 that web published is free again, and no DNAT for it was re-published.
+    const p = await c.createSandbox({ name: `lp-${run}`, network: 'legacy', publish: ['8080:80'] });
+    await c.deleteSandbox(p.id);
   });
 
   it('restores the lost bridges on open, and new sandboxes attach and talk on them', async () => {
@@ -60,8 +68,8 @@ describe('a store written by tsnet 0.1.0', function () {
     const a = await c.createSandbox({ name: `la-${run}`, network: 'legacy' });
     const b = await c.createSandbox({ name: `lb-${run}`, network: 'legacy' });
     const ipA = (await c.sandboxEndpoints(a.id))[0].ipv4!.split('/')[0];
-    // 172.29.0.2 and .3 are still held by the old sandboxes' records.
-    assert.equal(ipA, '172.29.0.4');
+    // The old sandboxes' addresses were freed with them.
+    assert.equal(ipA, '172.29.0.2');
     const srv = await startEchoServer(a.key, 8080);
     try {
       assert.equal(await tcpExchange(b.key, ipA, 8080, 'legacy'), 'echo:legacy');

@@ -1,0 +1,62 @@
+/**
+ * After a reboot (or anything else that took the namespaces tsnet made), the records of sandboxes
+ * whose namespace is gone are dropped with their addresses and port reservations, so restore never
+ * re-publishes ports to addresses that will go to new containers. Noticed cheaply: the kernel's
+ * boot id is kept in the store, and only a changed one makes the sandboxes be looked at.
+ */
+import * as fs from 'node:fs';
+import { log } from '../log';
+import type { Sandbox } from '../model';
+import { keys } from '../store/store';
+import { type Core, networkById, sandboxDir, sandboxEndpoints } from './core';
+import { forgetEndpoint } from './endpoint';
+
+const debug = log('tsnet:controller:reboot');
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+/** Key of the boot id the store's kernel state belongs to. */
+const BOOT_KEY = 'host/boot-id';
+
+/** The running kernel's boot id ('' where the kernel does not publish one). */
+function bootId(): string {
+  try {
+    return fs.readFileSync(BOOT_ID_FILE, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Drops the records of every sandbox whose namespace is gone, when the boot id changed; returns their names. */
+export async function reapAfterReboot(core: Core): Promise<string[]> {
+  const now = bootId();
+  if ((await core.local.get<string>(BOOT_KEY)) === now) return [];
+  const reaped: string[] = [];
+  for (const { value: sb } of await core.local.list<Sandbox>('sandbox/')) {
+    if (sb.mode !== 'own' && sb.mode !== 'none') continue;
+    if (fs.existsSync(sb.key)) continue;
+    await forgetSandbox(core, sb);
+    reaped.push(sb.name);
+  }
+  // Shared-stack sandboxes whose owner went are gone with it.
+  for (const { value: sb } of await core.local.list<Sandbox>('sandbox/')) {
+    if (sb.sharedWith && !(await core.local.get(keys.sandbox(sb.sharedWith)))) {
+      await forgetSandbox(core, sb);
+      reaped.push(sb.name);
+    }
+  }
+  await core.local.txn(async (t) => t.put(BOOT_KEY, now));
+  if (reaped.length) debug(`boot id changed: dropped ${reaped.length} sandbox(es) whose namespace is gone: ${reaped.join(', ')}`);
+  return reaped;
+}
+
+/** Frees a lost sandbox's endpoints (addresses, ports, records), files and record; no kernel work: it is gone. */
+async function forgetSandbox(core: Core, sb: Sandbox): Promise<void> {
+  for (const ep of await sandboxEndpoints(core, sb.id)) {
+    const net = await networkById(core, ep.networkId);
+    if (net) await forgetEndpoint(core, net, ep);
+  }
+  fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true });
+  await core.local.txn(async (t) => {
+    await t.delete(keys.sandbox(sb.id));
+    if ((await t.get<string>(keys.sandboxName(sb.name))) === sb.id) await t.delete(keys.sandboxName(sb.name));
+  });
+}
