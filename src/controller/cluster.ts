@@ -167,6 +167,7 @@ export class ClusterMembership {
     if (leave) {
       await this.current.revoke().catch(() => undefined);
       fs.rmSync(path.join(this.stateDir, LEASE_FILE), { force: true });
+      fs.rmSync(path.join(this.stateDir, CLUSTER_FILE), { force: true });
     }
   }
 }
@@ -182,4 +183,26 @@ export async function agreeDataPathPort(store: Store, port: number): Promise<voi
     return have ?? port;
   });
   if (agreed !== port) throw new InvalidArgumentError(`data-path-port ${port}: the cluster uses ${agreed}; set data-path-port to ${agreed} in daemon.json to join it`);
+}
+
+/** File in the state directory with the cluster settings the daemon joined with (its flags included). */
+const CLUSTER_FILE = 'cluster.json';
+
+/** Records the cluster the daemon joined, so one-shot commands of this state directory see the same cluster. */
+export function rememberDaemonCluster(config: DaemonConfig, stateDir: string): void {
+  const keep = { 'cluster-store': config['cluster-store'], 'cluster-advertise': config['cluster-advertise'], 'cluster-store-opts': config['cluster-store-opts'] };
+  fs.writeFileSync(path.join(stateDir, CLUSTER_FILE), JSON.stringify(keep));
+}
+
+/**
+ * A config without a cluster store takes the cluster the host's daemon joined (set by its
+ * --cluster-store flags rather than daemon.json), as Docker's CLI sees what its daemon was started with.
+ */
+export function withDaemonCluster(config: DaemonConfig, stateDir: string): DaemonConfig {
+  if (config['cluster-store']) return config;
+  try {
+    return { ...config, ...(JSON.parse(fs.readFileSync(path.join(stateDir, CLUSTER_FILE), 'utf8')) as DaemonConfig) };
+  } catch {
+    return config;
+  }
 }

@@ -10,7 +10,7 @@ import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
-import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore } from './cluster';
+import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore, rememberDaemonCluster, withDaemonCluster } from './cluster';
 import { DEFAULT_DATA_PATH_PORT } from '../drivers/overlay';
 import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
@@ -63,7 +63,7 @@ export class Controller {
   /** Opens the stores, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
   static async open(opts: ControllerOptions = {}): Promise<Controller> {
     const stateDir = opts.stateDir ?? defaultStateDir();
-    const config = opts.config ?? loadDaemonConfig();
+    const config = withDaemonCluster(opts.config ?? loadDaemonConfig(), stateDir);
     const local: Store = openSqliteStore(stateDir);
     const host = NetlinkHandle.open();
     let global: Store | undefined;
@@ -273,6 +273,7 @@ export class Controller {
     });
     core.cluster = { settings, lease: async () => membership.lease };
     await publishLocalSummary(core, settings.host, membership.lease);
+    rememberDaemonCluster(core.config, core.stateDir);
     return membership;
   }
 

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { DaemonConfig } from '../config';
 import { Controller } from '../controller/controller';
 import { startResolver } from '../dns/sync';
 import { ConflictError, describe } from '../errors';
@@ -81,6 +82,8 @@ async function startServices(ctx: { controller: Controller; sync(): Promise<void
 /** What a daemon runs: its state directory, the services a launcher hands it, where service failures are reported. */
 export interface DaemonOptions {
   stateDir?: string;
+  /** The daemon config (daemon.json merged with the daemon's own flags); default: daemon.json. */
+  config?: DaemonConfig;
   services?: ResidentService[];
   onServiceError?(msg: string): void;
 }
@@ -90,7 +93,7 @@ export interface DaemonOptions {
  * resolver, its control socket and the services. `tsnet daemon` instead supervises two processes.
  */
 export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle> {
-  const controller = await Controller.open({ stateDir: opts.stateDir });
+  const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config });
   const paths = daemonPaths(controller.stateDir);
   claimPidFile(paths.pid);
   const resolver = await serveResolver(controller);
@@ -119,7 +122,7 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { su
   dieWithParent();
   if (opts.supervisor !== undefined && process.ppid !== opts.supervisor) throw new ConflictError(`daemon ${role}: its supervisor (pid ${opts.supervisor}) is gone`);
   // The resolver only reads: restoring lost devices is the services process's and the commands' work.
-  const controller = await Controller.open({ stateDir: opts.stateDir, readOnly: role === 'resolver' });
+  const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config, readOnly: role === 'resolver' });
   if (role === 'resolver') {
     const resolver = await serveResolver(controller);
     return { close: async () => { await resolver.close(); await controller.close(); } };

@@ -167,9 +167,16 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
       const d = daemon;
       daemon = undefined;
       if (!d || d.exitCode !== null) return;
+      // SIGTERM to the daemon itself (its pid as the host's pid namespace numbers it): nsenter need not forward signals.
+      const pidFile = path.join(stateDir, 'daemon.pid');
+      const pid = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+      if (pid) spawnSync('nsenter', [`--target=${initPid}`, '--pid', '--mount', '--', 'kill', '-TERM', pid]);
+      else d.kill('SIGTERM');
       const exited = new Promise((r) => d.once('exit', r));
-      d.kill('SIGTERM');
-      const timer = setTimeout(() => d.kill('SIGKILL'), 10000);
+      const timer = setTimeout(() => {
+        if (pid) spawnSync('nsenter', [`--target=${initPid}`, '--pid', '--mount', '--', 'kill', '-KILL', pid]);
+        d.kill('SIGKILL');
+      }, 10000);
       await exited;
       clearTimeout(timer);
     },

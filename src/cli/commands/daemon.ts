@@ -6,16 +6,44 @@
  */
 import { type Command, Option } from 'commander';
 import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
-import { type DaemonRole, defaultStateDir, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
+import { type DaemonConfig, type DaemonRole, defaultStateDir, InvalidArgumentError, loadDaemonConfig, parseDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
-interface DaemonFlags { dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string }
+interface DaemonFlags {
+  dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string;
+  clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[];
+}
+
+/** daemon.json with the daemon's own cluster flags over it (Docker's names); they apply to the daemon only. */
+function daemonConfig(f: DaemonFlags): DaemonConfig {
+  const base = loadDaemonConfig();
+  const opts = { ...(base['cluster-store-opts'] ?? {}) };
+  for (const kv of f.clusterStoreOpt) {
+    const i = kv.indexOf('=');
+    if (i < 1) throw new InvalidArgumentError(`--cluster-store-opt "${kv}": expected key=value`);
+    opts[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const merged: Record<string, unknown> = { ...base };
+  if (f.clusterStore) merged['cluster-store'] = f.clusterStore;
+  if (f.clusterAdvertise) merged['cluster-advertise'] = f.clusterAdvertise;
+  if (Object.keys(opts).length) merged['cluster-store-opts'] = opts;
+  return parseDaemonConfig(merged, 'daemon flags and config');
+}
+
+/** The flags a child passes on unchanged. */
+function clusterArgv(f: DaemonFlags): string[] {
+  return [
+    ...(f.clusterStore ? ['--cluster-store', f.clusterStore] : []),
+    ...(f.clusterAdvertise ? ['--cluster-advertise', f.clusterAdvertise] : []),
+    ...f.clusterStoreOpt.flatMap((o) => ['--cluster-store-opt', o]),
+  ];
+}
 
 /** The command line of one supervised child: this CLI again, same state dir and flags, one role. */
 function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRole): string[] {
   const argv = [process.execPath, process.argv[1], ...(stateDir ? ['--state-dir', stateDir] : []), 'daemon', '--role', role, '--supervisor', String(process.pid), '--docker-socket', f.dockerSocket];
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
-  return argv;
+  return [...argv, ...clusterArgv(f)];
 }
 
 /** Resolves on SIGTERM or SIGINT. */
@@ -66,6 +94,9 @@ export function registerDaemonCommand(program: Command): void {
     .option('--docker-socket <path>', 'Docker plugin socket (the macvlan driver is served beside it, on <name>-macvlan.sock)', DEFAULT_SOCKET)
     .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugins')
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
+    .option('--cluster-store <url>', 'cluster store (overrides daemon.json): etcd://host:port[,host:port…][/prefix]')
+    .option('--cluster-advertise <addr>', 'this host\'s address or interface[:port] in the cluster')
+    .option('--cluster-store-opt <key=value>', 'kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .addOption(new Option('--role <role>', 'run one part only: resolver, services, or all in one process (default: a supervisor running resolver and services as two processes)').choices(['resolver', 'services', 'all']))
     .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
     .action(async (f: DaemonFlags, cmd: Command) => {
@@ -74,18 +105,20 @@ export function registerDaemonCommand(program: Command): void {
       // may already serve Docker, and the shim runs CNI commands through node without the socket.
       const onServiceError = (msg: string) => process.stderr.write(`tsnet daemon: ${msg}\n`);
       if (f.role === 'resolver' || f.role === 'services') {
-        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, services: f.role === 'services' ? services(f) : [], onServiceError, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, config: daemonConfig(f), services: f.role === 'services' ? services(f) : [], onServiceError, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
         await untilSignal();
         await part.close();
         return;
       }
       if (f.role === 'all') {
-        const daemon = await runDaemon({ stateDir: root.stateDir, services: services(f), onServiceError });
+        const daemon = await runDaemon({ stateDir: root.stateDir, config: daemonConfig(f), services: services(f), onServiceError });
         await untilSignal();
         await daemon.close();
         return;
       }
       const stateDir = root.stateDir ?? defaultStateDir();
+      // Checked here, so a bad flag fails the command rather than every restart of a child.
+      daemonConfig(f);
       const supervisor = superviseDaemon({ stateDir, childArgv: (role) => childArgv(f, stateDir, role), outputFd: 2 });
       await untilSignal();
       await supervisor.close();
