@@ -4,7 +4,7 @@
  * dumps cannot interleave, and nothing calls back into JavaScript from native code.
  * The kernel does the work inside sendto (under rtnl_lock, tens of µs), so blocking is short.
  */
-import { InternalError, TsnetError } from '../../errors';
+import { InternalError, InvalidArgumentError, TsnetError } from '../../errors';
 import { log } from '../../log';
 import { check, libc } from '../libc';
 import { withNetns } from '../netns';
@@ -56,6 +56,8 @@ export class RtnlSocket {
 
   /** Opens a socket in the namespace at nsPath (the process's own when undefined); it stays in that namespace. */
   static open(nsPath?: string, timeoutMs = DEFAULT_TIMEOUT_MS): RtnlSocket {
+    // SO_RCVTIMEO of zero would mean "wait for ever", the very hang this socket exists to prevent.
+    if (!(timeoutMs >= 1)) throw new InvalidArgumentError(`netlink timeout ${timeoutMs} ms: must be at least 1 ms`);
     const c = libc();
     const make = () => check(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'socket(AF_NETLINK)');
     let fd: number;
@@ -74,18 +76,13 @@ export class RtnlSocket {
       if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES) < 0) check(setInt(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES), 'setsockopt SO_RCVBUF');
       const tv = Buffer.alloc(16);
       tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
-      tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+      tv.writeBigInt64LE(BigInt(Math.floor((timeoutMs % 1000) * 1000)), 8);
       check(c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16), 'setsockopt SO_RCVTIMEO');
     } catch (err) {
       c.close(fd);
       throw new InternalError(`open netlink socket: ${(err as Error).message}`, { cause: err });
     }
     return new RtnlSocket(fd, timeoutMs);
-  }
-
-  /** Whether close() was called. */
-  get closed(): boolean {
-    return this.fd < 0;
   }
 
   /** Closes the socket; later calls fail with an InternalError. */

@@ -4,7 +4,7 @@
  * Each test works in namespaces of its own, removed afterwards even when it fails.
  */
 import { strict as assert } from 'node:assert';
-import { ConflictError, InternalError, NotFoundError } from '../../../src/errors';
+import { ConflictError, InternalError, InvalidArgumentError, NotFoundError } from '../../../src/errors';
 import { NetlinkHandle } from '../../../src/kernel/netlink';
 import { ipLink, kernelHas, TestNamespaces, type TestNs } from '../../helpers/netns';
 import { startEchoServer, tcpExchange } from '../../helpers/traffic';
@@ -252,6 +252,7 @@ describe('rtnetlink tables, concurrency and errors (real kernel, private host)',
     } finally {
       sock.close();
     }
+    assert.throws(() => NetlinkHandle.open(undefined, { timeoutMs: 0 }), InvalidArgumentError);
     const h = NetlinkHandle.open();
     h.close();
     await assert.rejects(h.listLinks(), (e: Error) => e instanceof InternalError && e.message === 'list links: netlink handle is closed');
