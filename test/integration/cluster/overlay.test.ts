@@ -209,6 +209,21 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     await ok(h1, ['rm', 'ov3']);
   });
 
+  it('a global network may not take a name or subnet of a local network on any member, nor a local one those of a global', async () => {
+    await ok(h2, ['create', '--subnet', '10.0.50.0/24', 'only-on-h2']);
+    await within(3000, "h2's local networks are published", async () => {
+      const r = await h1.tsnet(['create', '-d', 'overlay', '--subnet', '10.0.50.0/24', 'clash']);
+      return r.status === 4 && new RegExp(`overlaps network "only-on-h2" \\(10\\.0\\.50\\.0/24\\) on host ${h2.hostname}`).test(r.stderr);
+    });
+    const named = await h3.tsnet(['create', '-d', 'overlay', 'only-on-h2']);
+    assert.equal(named.status, 4);
+    assert.match(named.stderr, new RegExp(`already exists on host ${h2.hostname}`));
+    const local = await h1.tsnet(['create', '--subnet', '10.0.9.128/25', 'inside-ov']);
+    assert.equal(local.status, 4);
+    assert.match(local.stderr, /overlaps network "ov"/);
+    await ok(h2, ['rm', 'only-on-h2']);
+  });
+
   it('two hosts racing to create one name: one wins, the other gets a conflict', async () => {
     const [a, b] = await Promise.all([h1.tsnet(['create', '-d', 'overlay', 'race']), h2.tsnet(['create', '-d', 'overlay', 'race'])]);
     assert.deepEqual([a.status, b.status].sort(), [0, 4]);
