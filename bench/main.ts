@@ -4,6 +4,7 @@ import { measurePublish } from '../src/firewall/bench';
 import { measureResolver } from '../src/dns/bench';
 import { measureAttach } from './attach';
 import { measureCni } from './cni';
+import { measureOverlayConvergence, measureOverlayThroughput } from './overlay';
 
 async function main(): Promise<void> {
   const only = process.env.TSNET_BENCH?.split(',');
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   try {
     if (want('attach')) {
       result.attach = [];
-      for (const n of [10, 100, 500]) (result.attach as unknown[]).push(await measureAttach(c, n, '10.77.0.0/16'));
+      // Not 10.77.0.0/16: the overlay benchmarks' underlay is 10.77.0.0/24.
+      for (const n of [10, 100, 500]) (result.attach as unknown[]).push(await measureAttach(c, n, '10.88.0.0/16'));
     }
   } finally {
     await c.close();
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   }
   if (want('dns')) result.resolver = await measureResolver({ durationSec: 10, clients: 4 });
   if (want('cni')) result.cni = await measureCni();
+  if (want('overlay-convergence')) result.overlayConvergence = await measureOverlayConvergence();
+  if (want('overlay-throughput')) result.overlayThroughput = await measureOverlayThroughput();
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
