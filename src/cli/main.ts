@@ -6,6 +6,7 @@ import { registerDaemonCommand } from './commands/daemon';
 import { registerNetworkCommands } from './commands/network';
 import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
+import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
 
 /** Builds the command tree (exported so tests can drive it in-process). */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSandboxCommands(program);
   registerPortCommand(program);
   registerDaemonCommand(program);
+  registerSystemCommands(program);
   return program;
 }
 

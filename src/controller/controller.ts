@@ -14,13 +14,13 @@ import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings,
 import { DEFAULT_DATA_PATH_PORT } from '../drivers/overlay';
 import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
-import { reapAfterReboot } from './reboot';
+import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
-import { createNetwork, deleteNetwork, ensurePredefined, publishLocalSummary, pruneNetworks, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
+import { createNetwork, deleteNetwork, ensurePredefined, publishLocalSummary, pruneNetworks, reapplyFirewall, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
 import { FaceRecords } from './records';
 import { dnsSource, type DnsSource } from './dns-source';
 import { createSandbox, deleteSandbox, type SandboxOptions, stackOwner } from './sandbox';
@@ -87,6 +87,7 @@ export class Controller {
       if (!opts.readOnly) {
         await reapAfterReboot(core);
         await restoreNetworks(core);
+        await reapplyFirewall(core);
       }
     } catch (err) {
       await ctl.close();
@@ -300,6 +301,32 @@ export class Controller {
         await membership?.close(leave);
       },
     };
+  }
+
+  /**
+   * `tsnet system gc`: what the daemon and every state-changing command do on their own, on demand —
+   * drop sandboxes whose namespace is gone (after a reboot), re-create lost devices, re-apply lost
+   * firewall rules. Returns what it fixed.
+   */
+  async gc(): Promise<{ sandboxesRemoved: string[]; firewallReapplied: string[] }> {
+    const sandboxesRemoved = [...(await reapAfterReboot(this.core)), ...(await reapLostSandboxes(this.core))];
+    await restoreNetworks(this.core);
+    return { sandboxesRemoved, firewallReapplied: await reapplyFirewall(this.core) };
+  }
+
+  /**
+   * Keeps the firewall in step while the daemon runs: rules flushed from outside are back within
+   * intervalMs (2 s by default, inside the 5 s the issue allows).
+   */
+  watchFirewall(intervalMs = 2000): { close(): void } {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void reapplyFirewall(this.core).catch(() => undefined).finally(() => { busy = false; });
+    }, intervalMs);
+    timer.unref();
+    return { close: () => clearInterval(timer) };
   }
 
   /** Releases the stores and netlink socket. */

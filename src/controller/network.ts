@@ -289,3 +289,24 @@ export async function restoreNetworks(core: Core): Promise<void> {
     await restoreIfLost(core, withInfo(core, value));
   }
 }
+
+/**
+ * Re-applies the rules of this host's networks that the kernel lost while their devices stayed
+ * (`nft flush ruleset`, `iptables -F`, a firewalld reload), with their published ports; returns the
+ * networks it repaired. One listing when nothing is missing.
+ */
+export async function reapplyFirewall(core: Core): Promise<string[]> {
+  const nets = (await core.local.list<Network>('network/')).map((e) => withInfo(core, e.value)).filter((n) => !n.transition);
+  const byBridge = new Map(nets.flatMap((n) => {
+    const fw = firewallNetwork(n);
+    return fw ? [[fw.bridge, { net: n, fw }] as const] : [];
+  }));
+  const missing = await core.firewall.missing([...byBridge.values()].map((v) => v.fw));
+  for (const fw of missing) {
+    const { net } = byBridge.get(fw.bridge)!;
+    await core.firewall.setupNetwork(fw);
+    for (const ep of await networkEndpoints(core.local, net.id)) if (ep.ports.length) await core.firewall.publishPorts(firewallEndpoint(net, ep));
+  }
+  if (missing.length) debug(`firewall rules of ${missing.map((f) => f.name).join(', ')} were gone: re-applied`);
+  return missing.map((f) => f.name);
+}

@@ -29,6 +29,14 @@ function bootId(): string {
 export async function reapAfterReboot(core: Core): Promise<string[]> {
   const now = bootId();
   if ((await core.local.get<string>(BOOT_KEY)) === now) return [];
+  const reaped = await reapLostSandboxes(core);
+  await core.local.txn(async (t) => t.put(BOOT_KEY, now));
+  if (reaped.length) debug(`boot id changed: dropped ${reaped.length} sandbox(es) whose namespace is gone: ${reaped.join(', ')}`);
+  return reaped;
+}
+
+/** Drops the records of every sandbox whose namespace is gone (and of those sharing a stack that went); returns their names. */
+export async function reapLostSandboxes(core: Core): Promise<string[]> {
   const reaped: string[] = [];
   for (const { value: sb } of await core.local.list<Sandbox>('sandbox/')) {
     if (sb.mode !== 'own' && sb.mode !== 'none') continue;
@@ -43,8 +51,6 @@ export async function reapAfterReboot(core: Core): Promise<string[]> {
       reaped.push(sb.name);
     }
   }
-  await core.local.txn(async (t) => t.put(BOOT_KEY, now));
-  if (reaped.length) debug(`boot id changed: dropped ${reaped.length} sandbox(es) whose namespace is gone: ${reaped.join(', ')}`);
   return reaped;
 }
 

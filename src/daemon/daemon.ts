@@ -99,11 +99,13 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
   const resolver = await serveResolver(controller);
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
   const cluster = await controller.startClusterServices();
+  const firewall = controller.watchFirewall();
   const services = await startServices({ controller, sync: resolver.sync }, opts.services ?? [], opts.onServiceError ?? debug);
   return {
     controller,
     sync: resolver.sync,
     async close() {
+      firewall.close();
       await services.close();
       await cluster.close();
       await resolver.close();
@@ -129,6 +131,7 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { su
   }
   const sync = () => syncResolver(controller.stateDir);
   const cluster = await controller.startClusterServices();
+  const firewall = controller.watchFirewall();
   const services = await startServices({ controller, sync }, opts.services ?? [], opts.onServiceError ?? debug);
-  return { close: async () => { await services.close(); await cluster.close(); await controller.close(); } };
+  return { close: async () => { firewall.close(); await services.close(); await cluster.close(); await controller.close(); } };
 }

@@ -51,6 +51,8 @@ export interface Firewall {
   publishPorts(ep: FirewallEndpoint): Promise<void>;
   /** Removes exactly the rules/elements of ep.ports (an endpoint's ports go as a whole). */
   unpublishPorts(ep: FirewallEndpoint): Promise<void>;
+  /** Of these networks, the ones whose rules are not in the kernel (flushed by `nft flush ruleset`, `iptables -F`, a firewalld reload). */
+  missing(nets: FirewallNetwork[]): Promise<FirewallNetwork[]>;
 }
 
 /** The side effects besides the backend, injectable for tests. */
@@ -90,6 +92,13 @@ export class KernelFirewall implements Firewall {
     // Forwarding goes on only once isolation is in place, so a failed setup opens nothing.
     this.enableForwarding(net, rules);
     debug(`network ${net.name} (${net.bridge}) set up with ${this.backend}`);
+  }
+
+  /** See Firewall.missing. */
+  async missing(nets: FirewallNetwork[]): Promise<FirewallNetwork[]> {
+    if (!nets.length) return [];
+    const state = await this.impl.list();
+    return nets.filter((n) => !state.base || !state.bridges.includes(n.bridge));
   }
 
   /** See Firewall.teardownNetwork. */

@@ -89,6 +89,9 @@ export class RecordingFirewall implements Firewall {
     if (this.refusing.has(op)) throw new InternalError(`${op}: nft: Error: No such file or directory; did you mean table 'tsnet' in family inet?`);
   }
 
+  async missing(nets: FirewallNetwork[]): Promise<FirewallNetwork[]> {
+    return nets.filter((n) => !this.networks.has(n.bridge));
+  }
   async setupNetwork(net: FirewallNetwork): Promise<void> {
     this.check('setupNetwork');
     this.networks.set(net.bridge, net);
