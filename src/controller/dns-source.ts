@@ -2,15 +2,13 @@
 import * as fs from 'node:fs';
 import { hostUpstreams } from '../dns';
 import type { DnsEndpoint, DnsSource } from '../dns/sync';
-import { log } from '../log';
 import type { Endpoint, Sandbox } from '../model';
-import type { Store, Watch } from '../store/store';
 import { type Core, listNetworks, networkEndpoints, networkStore, stores } from './core';
+import { followPrefixes } from './follow';
 import { servesDns } from './sandbox-files';
 
 export type { DnsSource } from '../dns/sync';
 
-const debug = log('tsnet:controller:dns');
 const HOST_RESOLV_CONF = process.env.TSNET_HOST_RESOLV_CONF ?? '/etc/resolv.conf';
 /** Key prefixes whose changes can change names or listeners. */
 const WATCHED = ['network/', 'endpoint/', 'sandbox/'];
@@ -33,25 +31,7 @@ export function dnsSource(core: Core): DnsSource {
       return { networks: networks.map((n) => ({ id: n.id, name: n.name, internal: n.internal })), endpoints, sandboxes };
     },
     watch(onChange) {
-      const watches: Watch[] = [];
-      let closed = false;
-      const follow = (store: Store, prefix: string): void => {
-        if (closed) return;
-        watches.push(store.watch(prefix, {
-          onEvents: () => onChange(),
-          // History lost (compaction) or the store failed: re-read everything and follow from now.
-          onError: (err) => {
-            debug(`watch ${prefix} ended: ${err.message}`);
-            onChange();
-            setTimeout(() => follow(store, prefix), 1000).unref();
-          },
-        }));
-      };
-      for (const store of stores(core)) for (const prefix of WATCHED) follow(store, prefix);
-      return async () => {
-        closed = true;
-        await Promise.all(watches.map((w) => w.close()));
-      };
+      return followPrefixes(stores(core), WATCHED, onChange);
     },
     upstreams() {
       // Queries are forwarded from the daemon's (the host's) namespace, so a loopback resolver such as

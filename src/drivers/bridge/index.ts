@@ -8,6 +8,7 @@ import { randomHex } from '../../names';
 import { Undo } from '../../undo';
 import type { DriverCapabilities, DriverContext, DriverData, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, NetworkInfo, SandboxHandle } from '../driver';
 import { addRoutes, gatewayOf } from '../routes';
+import { attachVeth } from '../veth';
 import { type BridgeConfig, normalizeBridgeOptions, parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
@@ -134,15 +135,7 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = await h.mustGetLink(net.info.device!);
     const hostVeth = `veth${randomHex(7)}`;
     const mac = ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined);
-    // The peer is born inside the sandbox under its final name: no rename, no window where it sits in the host.
-    const veth = await h.createVeth(hostVeth, ep.ifname, { mtu: net.info.mtu ?? bridge.mtu, peerNetnsFd: sandbox.nsFd, peerMac: mac });
-    try {
-      await h.setMaster(veth.index, bridge.index);
-      await h.setUp(veth.index);
-    } catch (err) {
-      await h.deleteLink(hostVeth).catch(() => undefined);
-      throw err;
-    }
+    await attachVeth(h, { hostVeth, ifname: ep.ifname, bridgeIndex: bridge.index, mtu: net.info.mtu ?? bridge.mtu, nsFd: sandbox.nsFd, mac });
     return { hostVeth, mac };
   }
 

@@ -16,6 +16,7 @@ import type { DriverData, Endpoint, Network, NetworkInfo } from '../../model';
 import { randomHex } from '../../names';
 import type { DriverAgent, DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, PeerSource, SandboxHandle } from '../driver';
 import { addRoutes } from '../routes';
+import { attachVeth } from '../veth';
 import { startOverlayAgent } from './agent';
 import { overlayDevices } from './devices';
 import { overlayInfo } from './options';
@@ -98,14 +99,7 @@ export class OverlayDriver implements NetworkDriver {
     await this.locked(async () => {
       const bridgeIndex = await this.ensureDevices(net, vni);
       const bridge = await h.mustGetLink(bridgeIndex);
-      const veth = await h.createVeth(hostVeth, ep.ifname, { mtu: bridge.mtu, peerNetnsFd: sandbox.nsFd, peerMac: mac });
-      try {
-        await h.setMaster(veth.index, bridgeIndex);
-        await h.setUp(veth.index);
-      } catch (err) {
-        await h.deleteLink(hostVeth).catch(() => undefined);
-        throw err;
-      }
+      await attachVeth(h, { hostVeth, ifname: ep.ifname, bridgeIndex, mtu: bridge.mtu, nsFd: sandbox.nsFd, mac });
     });
     return { hostVeth, mac };
   }

@@ -1,0 +1,17 @@
+/** The veth pair of a bridged endpoint (bridge and overlay drivers): host end on the bridge, peer born inside the sandbox. */
+import type { NetlinkHandle } from '../kernel/netlink';
+
+/**
+ * Creates hostVeth with its peer `ifname` straight inside the sandbox (no rename, no window where it
+ * sits in the host), enslaves the host end to bridgeIndex and sets it up; nothing is left on failure.
+ */
+export async function attachVeth(h: NetlinkHandle, o: { hostVeth: string; ifname: string; bridgeIndex: number; mtu: number; nsFd: number; mac?: string }): Promise<void> {
+  const veth = await h.createVeth(o.hostVeth, o.ifname, { mtu: o.mtu, peerNetnsFd: o.nsFd, peerMac: o.mac });
+  try {
+    await h.setMaster(veth.index, o.bridgeIndex);
+    await h.setUp(veth.index);
+  } catch (err) {
+    await h.deleteLink(o.hostVeth).catch(() => undefined);
+    throw err;
+  }
+}
