@@ -9,6 +9,7 @@ export { log, type Logger } from './log';
 export { type DaemonHandle, type ResidentService, runDaemon, runDaemonRole } from './daemon/daemon';
 export { type DaemonRole, superviseDaemon } from './daemon/supervisor';
 export { daemonNotifier } from './daemon/client';
+export { remoteController } from './daemon/rpc';
 export { type DaemonConfig, defaultStateDir, loadDaemonConfig, parseDaemonConfig } from './config';
 export * from './errors';
 export type * from './model';

@@ -1,6 +1,6 @@
 /** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
 import type { Command } from 'commander';
-import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf } from '../index';
+import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf, remoteController } from '../index';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -35,7 +35,8 @@ export async function withController<T>(cmd: Command, fn: (c: Controller) => Pro
   if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw new InvalidArgumentError(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
   const stateDir = g.stateDir ?? defaultStateDir();
   const notifier = opts.readOnly ? undefined : daemonNotifier(stateDir);
-  const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier });
+  // On a cluster member, global-scope operations go through the host's daemon (it holds the cluster session and lease).
+  const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
   try {
     return await fn(c);
   } finally {

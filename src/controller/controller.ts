@@ -9,14 +9,14 @@ import { runInteractive } from '../kernel/exec';
 import { NetlinkHandle } from '../kernel/netlink';
 import type { Endpoint, Network, NetworkSpec, Sandbox } from '../model';
 import { openSqliteStore } from '../store/sqlite';
-import type { Store } from '../store/store';
+import { keys, type Store } from '../store/store';
 import { agreeDataPathPort, attachHostLease, ClusterMembership, clusterSettings, openConfiguredClusterStore, rememberDaemonCluster, withDaemonCluster } from './cluster';
 import { DEFAULT_DATA_PATH_PORT } from '../drivers/overlay';
 import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
 import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
-import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
+import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
@@ -42,6 +42,17 @@ export interface ControllerOptions {
   notifier?: ChangeNotifier;
   /** Firewall backend; default: the daemon config's firewall-backend, then $TSNET_FIREWALL_BACKEND, then what fits the host. */
   firewallBackend?: BackendName;
+  /**
+   * The host's daemon, for a one-shot process on a cluster member: operations on global-scope
+   * networks go through it (it holds the cluster-store session and the host's lease), and this
+   * process never opens the cluster store itself. Local networks are handled here as always.
+   */
+  remote?: RemoteCalls;
+}
+
+/** Calls on the daemon's controller (src/daemon/rpc.ts implements them over its socket). */
+export interface RemoteCalls {
+  call<T>(method: string, args: unknown[]): Promise<T>;
 }
 
 /** What a face learns about one attachment, read back from the kernel (the CNI result, CHECK). */
@@ -58,7 +69,25 @@ const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
 export class Controller {
-  private constructor(private readonly core: Core) {}
+  private constructor(private readonly core: Core, private readonly remote?: RemoteCalls) {}
+
+  /** Whether ref names a network of this host's store (else, with a daemon to go through, it may be global). */
+  private async isLocal(ref: string): Promise<boolean> {
+    return !!(await lookupNetwork(this.core, this.core.local, ref));
+  }
+
+  /** Whether a call on network ref goes to the daemon: a one-shot process on a cluster member, a network not in this host's store. */
+  private async viaDaemon(ref: string): Promise<boolean> {
+    return !!this.remote && !(await this.isLocal(ref));
+  }
+
+  /** Whether a sandbox has an endpoint on a network that is not this host's (so its operations go to the daemon). */
+  private async sandboxViaDaemon(ref: string): Promise<boolean> {
+    if (!this.remote) return false;
+    const sb = await findSandbox(this.core.local, ref);
+    for (const e of await this.core.local.list<string>(`sandbox-ep/${sb.id}/`)) if (!(await this.core.local.get(keys.network(e.value)))) return true;
+    return false;
+  }
 
   /** Opens the stores, makes sure the predefined networks exist and, unless readOnly, that their devices are up. */
   static async open(opts: ControllerOptions = {}): Promise<Controller> {
@@ -67,8 +96,10 @@ export class Controller {
     const local: Store = openSqliteStore(stateDir);
     const host = NetlinkHandle.open();
     let global: Store | undefined;
+    // With the daemon to go through, this process needs no cluster-store session of its own.
+    const remote = config['cluster-store'] ? opts.remote : undefined;
     try {
-      global = await openConfiguredClusterStore(config);
+      if (!remote) global = await openConfiguredClusterStore(config);
     } catch (err) {
       host.close();
       await local.close();
@@ -80,7 +111,8 @@ export class Controller {
       local, global, ipam: createIpam(), drivers: createDrivers({ host, config, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
       cluster: global && settings ? { settings, lease: () => attachHostLease(global, stateDir) } : undefined,
     };
-    const ctl = new Controller(core);
+    if (remote) core.remoteGlobals = () => remoteGlobalNetworks(remote);
+    const ctl = new Controller(core, remote);
     try {
       await ensurePredefined(core);
       // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
@@ -102,12 +134,15 @@ export class Controller {
   }
 
   /** Creates a network (`tsnet create`). */
-  createNetwork(spec: NetworkSpec): Promise<Network> {
+  async createNetwork(spec: NetworkSpec): Promise<Network> {
+    const scope = this.core.drivers.get(spec.driver ?? 'bridge')?.capabilities.scope;
+    if (this.remote && scope === 'global') return this.remote.call('createNetwork', [spec]);
     return createNetwork(this.core, spec);
   }
 
   /** Deletes a network with no endpoints (`tsnet rm`). */
-  deleteNetwork(ref: string): Promise<Network> {
+  async deleteNetwork(ref: string): Promise<Network> {
+    if (await this.viaDaemon(ref)) return this.remote!.call('deleteNetwork', [ref]);
     return deleteNetwork(this.core, ref);
   }
 
@@ -117,23 +152,27 @@ export class Controller {
   }
 
   /** One network by name, id or id prefix. */
-  getNetwork(ref: string): Promise<Network> {
+  async getNetwork(ref: string): Promise<Network> {
+    if (await this.viaDaemon(ref)) return this.remote!.call('getNetwork', [ref]);
     return findNetwork(this.core, ref);
   }
 
   /** Every network, by name. */
   async listNetworks(): Promise<Network[]> {
-    return (await listNetworks(this.core)).sort((a, b) => a.name.localeCompare(b.name));
+    const global = this.remote ? await remoteGlobalNetworks(this.remote) : [];
+    return [...(await listNetworks(this.core)), ...global].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Endpoints attached to a network. */
   async networkEndpoints(ref: string): Promise<Endpoint[]> {
+    if (await this.viaDaemon(ref)) return this.remote!.call('networkEndpoints', [ref]);
     const net = await findNetwork(this.core, ref);
     return networkEndpoints(networkStore(this.core, net), net.id);
   }
 
   /** `docker network inspect` JSON. */
   async inspectNetwork(ref: string): Promise<Record<string, unknown>> {
+    if (await this.viaDaemon(ref)) return this.remote!.call('inspectNetwork', [ref]);
     return networkView(this.core, await findNetwork(this.core, ref));
   }
 
@@ -170,6 +209,8 @@ export class Controller {
 
   /** Creates a sandbox and joins its first network (`tsnet sandbox create`, `tsnet run`). */
   async createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+    const first = opts.network === undefined ? 'bridge' : opts.network;
+    if (first !== null && !first.startsWith('container:') && (await this.viaDaemon(first))) return this.remote!.call('createSandbox', [opts]);
     const sb = await createSandbox(this.core, opts);
     await this.afterDnsChange((await sandboxEndpoints(this.core, sb.id)).map((e) => e.networkId));
     return sb;
@@ -177,6 +218,7 @@ export class Controller {
 
   /** Deletes a sandbox and everything it joined (`tsnet sandbox rm`). */
   async deleteSandbox(ref: string): Promise<Sandbox> {
+    if (await this.sandboxViaDaemon(ref)) return this.remote!.call('deleteSandbox', [ref]);
     const nets = (await sandboxEndpoints(this.core, (await findSandbox(this.core.local, ref)).id)).map((e) => e.networkId);
     const sb = await deleteSandbox(this.core, ref);
     await this.afterDnsChange(nets);
@@ -195,11 +237,13 @@ export class Controller {
 
   /** A sandbox's endpoints in interface order. */
   async sandboxEndpoints(ref: string): Promise<Endpoint[]> {
+    if (await this.sandboxViaDaemon(ref)) return this.remote!.call('sandboxEndpoints', [ref]);
     return sandboxEndpoints(this.core, (await findSandbox(this.core.local, ref)).id);
   }
 
   /** Sandbox JSON shaped like `docker inspect`'s NetworkSettings. */
   async inspectSandbox(ref: string): Promise<Record<string, unknown>> {
+    if (await this.sandboxViaDaemon(ref)) return this.remote!.call('inspectSandbox', [ref]);
     return sandboxView(this.core, await findSandbox(this.core.local, ref));
   }
 
@@ -220,6 +264,7 @@ export class Controller {
 
   /** Connects a sandbox to a network (`tsnet connect`). */
   async connect(netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
+    if (await this.viaDaemon(netRef)) return this.remote!.call('connect', [netRef, sbRef, opts]);
     const ep = await connect(this.core, netRef, sbRef, opts);
     await this.afterDnsChange([ep.networkId]);
     return ep;
@@ -227,6 +272,7 @@ export class Controller {
 
   /** Disconnects a sandbox from a network (`tsnet disconnect`). */
   async disconnect(netRef: string, sbRef: string, opts: { force?: boolean } = {}): Promise<Endpoint | undefined> {
+    if (await this.viaDaemon(netRef)) return (await this.remote!.call<Endpoint | null>('disconnect', [netRef, sbRef, opts])) ?? undefined;
     const ep = await disconnect(this.core, netRef, sbRef, opts);
     if (ep) await this.afterDnsChange([ep.networkId]);
     return ep;
@@ -339,6 +385,19 @@ export class Controller {
   /** Operations for an engine that runs its own IPAM calls and moves interfaces itself (Docker's plugin protocol); engine names what they make. */
   engine(engine: string): EngineOps {
     return engineOps(this.core, engine);
+  }
+}
+
+/**
+ * The cluster's global networks as the host's daemon sees them. A daemon that is down (or a cluster
+ * store it cannot reach) leaves this host's networks usable: a warning, and none listed.
+ */
+async function remoteGlobalNetworks(remote: RemoteCalls): Promise<Network[]> {
+  try {
+    return (await remote.call<Network[]>('listNetworks', [])).filter((n) => n.scope === 'global');
+  } catch (err) {
+    process.stderr.write(`tsnet: warning: ${(err as Error).message}; global networks are not shown\n`);
+    return [];
   }
 }
 

@@ -40,6 +40,8 @@ export interface Core {
   notifier: ChangeNotifier;
   /** Set when a cluster store is configured. */
   cluster?: ClusterContext;
+  /** In a one-shot process that goes through the daemon: the cluster's global networks, read through it. */
+  remoteGlobals?: () => Promise<Network[]>;
 }
 
 /** Write options for a record in store: records in the cluster store are bound to the host's lease. */

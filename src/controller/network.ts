@@ -99,8 +99,8 @@ export const localSummaryKey = (host: string) => `cluster/local/${host}`;
  * local one on a cluster member, the global networks. Empty without a cluster store.
  */
 async function foreignNetworks(core: Core, scope: Network['scope']): Promise<ForeignNetwork[]> {
-  if (!core.global) return [];
   const summarize = (n: Network): ForeignNetwork => ({ name: n.name, subnets: n.ipam.map((p) => p.subnet) });
+  if (!core.global) return scope === 'local' && core.remoteGlobals ? (await core.remoteGlobals()).map(summarize) : [];
   if (scope === 'local') return (await core.global.list<Network>('network/')).map((e) => summarize(e.value));
   const own = (await core.local.list<Network>('network/')).filter((e) => e.value.ipam.length).map((e) => summarize(e.value));
   const members = (await core.global.list<ForeignNetwork[]>('cluster/local/')).flatMap((e) => e.value.map((n) => ({ ...n, host: e.key.slice('cluster/local/'.length) })));

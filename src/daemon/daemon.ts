@@ -15,6 +15,7 @@ import { log } from '../log';
 import { daemonPaths } from './paths';
 import { syncResolver } from './client';
 import { claimPidFile } from './pidfile';
+import { serveControllerRpc } from './rpc';
 import type { DaemonRole } from './supervisor';
 
 const debug = log('tsnet:daemon');
@@ -93,19 +94,24 @@ export interface DaemonOptions {
  * resolver, its control socket and the services. `tsnet daemon` instead supervises two processes.
  */
 export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle> {
-  const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config });
+  // Operations this daemon runs for one-shot commands wait until their names are served, as theirs would.
+  let syncNow: () => Promise<void> = async () => undefined;
+  const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config, notifier: { networksChanged: () => syncNow() } });
   const paths = daemonPaths(controller.stateDir);
   claimPidFile(paths.pid);
   const resolver = await serveResolver(controller);
+  syncNow = resolver.sync;
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
   const cluster = await controller.startClusterServices();
   const firewall = controller.watchFirewall();
+  const rpc = await serveControllerRpc(controller);
   const services = await startServices({ controller, sync: resolver.sync }, opts.services ?? [], opts.onServiceError ?? debug);
   return {
     controller,
     sync: resolver.sync,
     async close() {
       firewall.close();
+      await rpc.close();
       await services.close();
       await cluster.close();
       await resolver.close();
@@ -124,7 +130,10 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { su
   dieWithParent();
   if (opts.supervisor !== undefined && process.ppid !== opts.supervisor) throw new ConflictError(`daemon ${role}: its supervisor (pid ${opts.supervisor}) is gone`);
   // The resolver only reads: restoring lost devices is the services process's and the commands' work.
-  const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config, readOnly: role === 'resolver' });
+  const stateDir = opts.stateDir;
+  // The services process runs operations for one-shot commands: their names must be served before they return.
+  const notifier = role === 'services' ? { networksChanged: () => syncResolver(controller.stateDir) } : undefined;
+  const controller: Controller = await Controller.open({ stateDir, config: opts.config, readOnly: role === 'resolver', notifier });
   if (role === 'resolver') {
     const resolver = await serveResolver(controller);
     return { close: async () => { await resolver.close(); await controller.close(); } };
@@ -132,6 +141,7 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { su
   const sync = () => syncResolver(controller.stateDir);
   const cluster = await controller.startClusterServices();
   const firewall = controller.watchFirewall();
+  const rpc = await serveControllerRpc(controller);
   const services = await startServices({ controller, sync }, opts.services ?? [], opts.onServiceError ?? debug);
-  return { close: async () => { firewall.close(); await services.close(); await cluster.close(); await controller.close(); } };
+  return { close: async () => { firewall.close(); await services.close(); await rpc.close(); await cluster.close(); await controller.close(); } };
 }
