@@ -70,6 +70,8 @@ export interface NetworkInfo {
   predefined?: boolean;
   /** false: endpoints never take a default route through this network (the overlay: egress goes through `egress`). */
   defaultRoute?: false;
+  /** Default routes go straight out of the interface, with no gateway (ipvlan l3/l3s: `default dev eth0`). */
+  onLinkDefaultRoute?: boolean;
   /**
    * A local network every endpoint also joins, for the way out and for published ports (the
    * overlay's per-host gateway bridge, Docker's docker_gwbridge); created on first use.

@@ -10,7 +10,7 @@ export const DEFAULT_SOCKET = `/run/docker/plugins/${PLUGIN_NAME}.sock`;
 export const DEFAULT_DRIVER = 'bridge';
 
 /** Drivers that get a socket of their own beside the main one (`-d tsnet-macvlan`): one driver per socket, as Docker's remote plugins are. */
-export const SECOND_DRIVERS = ['macvlan'] as const;
+export const SECOND_DRIVERS = ['macvlan', 'ipvlan'] as const;
 
 /**
  * The socket serving `driver` beside the main socket: same directory, `<name>-<driver>.sock`

@@ -55,7 +55,8 @@ async function join(engine: EngineOps, req: JoinRequest): Promise<Record<string,
     InterfaceName: { SrcName: info.srcName, DstPrefix: INTERFACE_PREFIX },
     ...(info.gateway ? { Gateway: info.gateway } : {}),
     ...(info.gateway6 ? { GatewayIPv6: info.gateway6 } : {}),
-    StaticRoutes: [],
+    // Docker's CONNECTED route type (1): `default dev <iface>`, as its own ipvlan driver adds for l3/l3s.
+    StaticRoutes: info.onLink ? [{ Destination: '0.0.0.0/0', RouteType: 1, NextHop: '' }] : [],
     DisableGatewayService: false,
   };
 }

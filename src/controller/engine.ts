@@ -64,6 +64,8 @@ export interface EngineJoinInfo {
   /** Gateways for the sandbox's default routes (none on internal networks). */
   gateway?: string;
   gateway6?: string;
+  /** The default route goes straight out of the interface, with no gateway (ipvlan l3/l3s). */
+  onLink?: boolean;
 }
 
 /** Networks and endpoints of an engine (Docker's NetworkDriver calls); networks are found by name or id. */
@@ -274,8 +276,10 @@ function sandboxId(key: string): string {
 }
 
 /** Gateways a sandbox routes through on this network: none on internal ones, as for tsnet's own sandboxes. */
-function gateways(net: Network, ep: Endpoint): { gateway?: string; gateway6?: string } {
+function gateways(net: Network, ep: Endpoint): { gateway?: string; gateway6?: string; onLink?: boolean } {
   if (net.internal) return {};
+  // ipvlan l3/l3s: the default route goes straight out of the interface, as Docker's own driver sets it.
+  if (net.info.onLinkDefaultRoute) return { onLink: true };
   return { gateway: ep.ipv4 ? gatewayOf(net, 4) : undefined, gateway6: ep.ipv6 ? gatewayOf(net, 6) : undefined };
 }
 

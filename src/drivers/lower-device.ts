@@ -56,7 +56,7 @@ export class LowerDeviceDriver implements NetworkDriver {
     }
     const mode = this.kind.mode(net.options);
     const spec = parentSpec(net);
-    return { publishes: false, dns: true, staticAddresses: true, engineEndpoints: true, claims: parentClaims(spec, mode.claim) };
+    return { publishes: false, dns: true, staticAddresses: true, engineEndpoints: true, claims: parentClaims(spec, mode.claim), onLinkDefaultRoute: mode.onLink || undefined };
   }
 
   async createNetwork(net: Network): Promise<DriverData> {

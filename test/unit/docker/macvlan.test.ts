@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { engineOps } from '../../../src/controller/engine';
 import type { NetworkDriver } from '../../../src/drivers/driver';
 import { macvlanDriver } from '../../../src/drivers/macvlan';
+import { ipvlanDriver } from '../../../src/drivers/ipvlan';
 import { nullDriver } from '../../../src/drivers/stackless';
 import { UnsupportedError } from '../../../src/errors';
 import { engineBridgeOptions } from '../../../src/index';
@@ -54,6 +55,10 @@ class FakeLinks {
       createMacvlan: async (name: string, parent: number, o: MacvlanOptions) => {
         this.created.push({ name, parent, netnsFd: o.netnsFd, mode: o.mode });
         return this.add({ name, kind: 'macvlan' });
+      },
+      createIpvlan: async (name: string, parent: number, o: { mode: string; netnsFd?: number }) => {
+        this.created.push({ name, parent, netnsFd: o.netnsFd, mode: o.mode });
+        return this.add({ name, kind: 'ipvlan' });
       },
       deleteLink: async (ref: string | number) => {
         const l = this.find(ref);
@@ -210,5 +215,25 @@ describe('docker plugin: the macvlan socket', () => {
     assert.equal(p.firewall.ports.size, 0);
     await ok('/NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [] } });
     await ok('/NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP });
+  });
+
+  it('ipvlan l3 through its own socket: Join answers no gateway and a CONNECTED default route, as Docker\'s ipvlan driver', async () => {
+    const iv = ipvlanDriver({ host: links.handle(), config: {} });
+    p.core.drivers.set('ipvlan', iv);
+    const ivRoutes = dockerPluginRoutes(engineOps(p.core, 'docker'), 'ipvlan');
+    const ivCall = async (path: string, body: unknown) => {
+      const res = await handlePluginRequest(ivRoutes, 'POST', path, JSON.stringify(body));
+      assert.equal(res.body.Err, undefined, `${path}: ${String(res.body.Err)}`);
+      return res.body;
+    };
+    const poolId = String((await p.ok('/IpamDriver.RequestPool', { AddressSpace: 'tsnet-local', Pool: '10.61.0.0/24' })).PoolID);
+    const gw = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: poolId, Address: '10.61.0.1', Options: GATEWAY })).Address);
+    await ivCall('/NetworkDriver.CreateNetwork', { NetworkID: NET, Options: { 'com.docker.network.generic': { parent: 'eth9', ipvlan_mode: 'l3' } }, IPv4Data: [{ AddressSpace: 'tsnet-local', Pool: '10.61.0.0/24', Gateway: gw }] });
+    const addr = String((await p.ok('/IpamDriver.RequestAddress', { PoolID: poolId })).Address);
+    await ivCall('/NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: addr, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    const join = await ivCall('/NetworkDriver.Join', { NetworkID: NET, EndpointID: EP, SandboxKey: KEY, Options: {} });
+    assert.equal(join.Gateway, undefined);
+    assert.deepEqual(join.StaticRoutes, [{ Destination: '0.0.0.0/0', RouteType: 1, NextHop: '' }]);
+    assert.deepEqual(links.created.map((c) => c.mode), ['l3']);
   });
 });
