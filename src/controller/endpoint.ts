@@ -201,7 +201,8 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   const net = await findNetwork(core, netRef);
   const sb = await findSandbox(core.local, sbRef);
   // With an egress network, ports are published there: this network's endpoint carries none.
-  const egress = net.info.egress;
+  // An internal network has no way out, so its sandboxes join no egress network (Docker's --internal overlay).
+  const egress = net.internal ? undefined : net.info.egress;
   const requests = egress ? [] : await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
   const id = randomHex(64);
   const store = networkStore(core, net);
@@ -260,7 +261,7 @@ export async function disconnect(core: Core, netRef: string, sbRef: string, opts
   }
   if (sb.mode === 'host' && !opts.force) throw new ConflictError(`sandbox ${sb.name}: container cannot be disconnected from host network or connected to host network`);
   await removeEndpoint(core, net, sb, ep);
-  if (net.info.egress) await leaveEgress(core, sb, net.info.egress);
+  if (net.info.egress && !net.internal) await leaveEgress(core, sb, net.info.egress);
   return ep;
 }
 
@@ -294,7 +295,7 @@ async function joinEgress(core: Core, sb: Sandbox, spec: NetworkSpec, opts: Conn
 async function leaveEgress(core: Core, sb: Sandbox, spec: NetworkSpec): Promise<void> {
   const eps = await sandboxEndpoints(core, sb.id);
   const nets = await Promise.all(eps.map((e) => networkById(core, e.networkId)));
-  if (nets.some((n) => n?.info.egress?.name === spec.name)) return;
+  if (nets.some((n) => n && !n.internal && n.info.egress?.name === spec.name)) return;
   const egress = nets.find((n) => n?.name === spec.name);
   if (egress) await disconnect(core, egress.id, sb.id, { force: true });
 }
