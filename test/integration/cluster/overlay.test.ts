@@ -104,9 +104,12 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
   });
 
   it('two overlay networks are isolated from each other', async () => {
-    await ok(h2, ['create', '-d', 'overlay', '--subnet', '10.0.10.0/24', 'ov2']);
+    await ok(h2, ['create', '-d', 'overlay', '--internal', '--subnet', '10.0.10.0/24', 'ov2']);
     await ok(h3, ['sandbox', 'create', 't3', '--network', 'ov2']);
     const t3 = await overlayIp(h3, 't3', 'ov2');
+    // Internal: no way out, so no leg on the gateway bridge (s1 on a regular overlay has one).
+    assert.deepEqual(Object.keys(await ip(h3, 't3')), ['ov2']);
+    assert.deepEqual(Object.keys(await ip(h1, 's1')).sort(), ['ov', 'tsnet_gwbridge']);
     await within(3000, 'a sandbox of ov2 is up', async () => (await ok(h3, ['sandbox', 'ls'])).includes('t3'));
     assert.equal(await ping(h1, 's1', t3), false, 's1 (ov) must not reach t3 (ov2)');
     await ok(h3, ['sandbox', 'rm', 't3']);
