@@ -11,7 +11,8 @@ const CLI_MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 const START_TIMEOUT_MS = 15000;
 
 /** Sends one command line and resolves with the reply line; rejects when nobody listens. */
-function request(socket: string, line: string, timeoutMs = 3000): Promise<string> {
+/** A sync waits for one reconcile pass of every sandbox: seconds on a loaded machine with hundreds of them. */
+function request(socket: string, line: string, timeoutMs = 15000): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = net.connect(socket);
     let buf = '';

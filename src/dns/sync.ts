@@ -59,10 +59,20 @@ export class ResolverSync {
    * a sandbox that still exists could not be served, so a caller waiting for the sync learns it.
    */
   reconcile(): Promise<void> {
-    const run = this.running.catch(() => undefined).then(() => this.apply());
+    // Callers that arrive while a pass waits to start share it: it reads the store after all of them
+    // committed, so N concurrent syncs (parallel CNI ADDs) cost two passes, not N.
+    if (this.queued) return this.queued;
+    const run = this.running.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.apply();
+    });
+    this.queued = run;
     this.running = run;
     return run;
   }
+
+  /** The pass that has not started yet, which a new caller can share. */
+  private queued?: Promise<void>;
 
   private async apply(): Promise<void> {
     const { networks, endpoints, sandboxes } = await this.source.snapshot();

@@ -234,6 +234,34 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     await ok(h3, ['rm', 'race']);
   });
 
+  it('a host back after its lease expired never duplicates an address another host took meanwhile', async () => {
+    const s3 = await overlayIp(h3, 's3', 'ov');
+    await h3.partition(true);
+    // h3's lease expires: its reservation of s3's address goes with it, and h1 may take the address.
+    await within((H3_TTL + 3) * 1000, "h3's address is free", async () => (await h1.tsnet(['sandbox', 'create', 'thief', '--network', 'ov', '--ip', s3])).status === 0);
+    await h3.partition(false);
+    // h3 re-publishes what it owns, finds s3's address taken, and drops that endpoint instead of duplicating it.
+    try {
+      await within(15000, 's3 leaves ov on h3', async () => !Object.keys(await ip(h3, 's3')).includes('ov'));
+    } catch (err) {
+      await ok(h1, ['sandbox', 'rm', 'thief']);
+      throw err;
+    }
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      const eps = Object.values(await client.getAll().prefix(`${tag}/kv/endpoint/`).json()) as { ipv4?: string }[];
+      const holders = eps.filter((e) => e.ipv4?.startsWith(`${s3}/`));
+      assert.equal(holders.length, 1, `endpoints holding ${s3}: ${JSON.stringify(holders)}`);
+    } finally {
+      client.close();
+    }
+    try {
+      assert.equal(await overlayIp(h1, 'thief', 'ov'), s3);
+    } finally {
+      await ok(h1, ['sandbox', 'rm', 'thief']);
+    }
+  });
+
   it('removing everything leaves no device, entry, lease or key', async () => {
     for (const [h, sb] of [[h1, 's1'], [h2, 's2'], [h3, 's3']] as const) await ok(h, ['sandbox', 'rm', sb]);
     await ok(h2, ['rm', 'ov']);

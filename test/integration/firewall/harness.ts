@@ -1,5 +1,8 @@
 /** Per-backend helpers for the firewall integration tests: ruleset dumps, a host firewall to keep, hard reset. */
 import { createBackend, type BackendName, type FirewallNetwork } from '../../../src/firewall/firewall';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { sh } from './topology';
 
 /** Every scenario runs once per backend. */
@@ -43,6 +46,9 @@ export async function unseedHostFirewall(backend: BackendName): Promise<void> {
 
 /** Removes whatever tsnet state a failed test left, so the next starts clean. */
 export async function hardReset(backend: BackendName): Promise<void> {
+  // These tests drive the firewall directly: a tsnet daemon left by earlier tests in this private
+  // host would re-apply its networks' rules (it repairs flushed rules) under their feet.
+  stopDaemon();
   // A test may have played the operator; full teardown keeps a filled TSNET-USER by design.
   if (backend === 'nftables') await sh('nft', 'flush', 'chain', 'inet', 'tsnet', 'TSNET-USER').catch(() => undefined);
   else for (const tool of ['iptables', 'ip6tables']) await sh(tool, '-F', 'TSNET-USER').catch(() => undefined);
@@ -57,4 +63,21 @@ export function unreached(result: string): boolean {
 /** A network description with Docker's defaults. */
 export function network(id: string, bridge: string, subnets: string[], extra: Partial<FirewallNetwork> = {}): FirewallNetwork {
   return { id, name: id, bridge, subnets, internal: false, masquerade: true, icc: true, ...extra };
+}
+
+/** Stops the tsnet daemon of this private host's state directory, if one runs (later commands start it again). */
+export function stopDaemon(): void {
+  const pidFile = path.join(process.env.TSNET_STATE_DIR ?? '/var/lib/tsnet', 'daemon.pid');
+  let pid = 0;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && fs.existsSync(pidFile); i++) spawnSync('sleep', ['0.05']);
 }
