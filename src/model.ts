@@ -106,6 +106,8 @@ export interface Network {
   ids?: number[];
   /** Set while another process is building or tearing the network down: restore leaves it alone. */
   transition?: 'creating' | 'deleting';
+  /** The process doing the transition (its pid and the kernel's boot id), so a crashed one's leftovers can be reaped. */
+  transitionOwner?: { pid: number; boot: string };
 }
 
 /** A published port: one host port to one container port (ranges are expanded). */

@@ -12,6 +12,7 @@ import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
 import { keys, type Lease, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
+import { bootId } from '../kernel/boot';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
 const debug = log('tsnet:controller:network');
@@ -156,7 +157,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
     await checkClaims(t, core, net);
     if (driver.capabilities.needsIpam) net.ipam = await allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
     if (net.info.idPool) net.ids = await allocateIds(t, net, net.info.idPool);
-    t.put(keys.network(net.id), { ...net, transition: 'creating' });
+    t.put(keys.network(net.id), { ...net, transition: 'creating', transitionOwner: owner() });
   });
   const undo = new Undo();
   undo.push('record network', () => forgetNetwork(core, net));
@@ -199,7 +200,7 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
     if (!current) throw new NotFoundError(`network ${ref} not found`);
     const eps = await networkEndpoints(t, current.id);
     if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
-    t.put(keys.network(current.id), { ...current, transition: 'deleting' });
+    t.put(keys.network(current.id), { ...current, transition: 'deleting', transitionOwner: owner() });
     return current;
   });
   try {
@@ -213,7 +214,7 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
     // Not removed: the network stays usable (and removable again) rather than stuck "being removed".
     await networkStore(core, net).txn(async (t) => {
       const current = await t.get<Network>(keys.network(net.id));
-      if (current?.transition === 'deleting') t.put(keys.network(net.id), { ...current, transition: undefined });
+      if (current?.transition === 'deleting') t.put(keys.network(net.id), { ...current, transition: undefined, transitionOwner: undefined });
     });
     throw err;
   }
@@ -281,10 +282,52 @@ export async function restoreIfLost(core: Core, net: Network): Promise<boolean> 
   });
 }
 
+/** This process as the owner of a network's transition. */
+function owner(): { pid: number; boot: string } {
+  return { pid: process.pid, boot: bootId() };
+}
+
+/** Whether the process that started a transition is gone (it died, or the machine rebooted since). */
+function ownerGone(o: Network['transitionOwner']): boolean {
+  if (!o) return false;
+  if (o.boot !== bootId()) return true;
+  try {
+    process.kill(o.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Finishes what a crashed create or delete left (a network stuck "creating" or "deleting" whose
+ * process is gone): its rules and devices are removed as far as the record says, then the record,
+ * name and pools are freed, under the network lock. Returns the names it reaped.
+ */
+export async function reapStaleTransitions(core: Core): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const { value } of await core.local.list<Network>('network/')) {
+    if (!value.transition || !ownerGone(value.transitionOwner)) continue;
+    await withNetworkLock(core, async () => {
+      const raw = await core.local.get<Network>(keys.network(value.id));
+      if (!raw?.transition || !ownerGone(raw.transitionOwner)) return;
+      const net = withInfo(core, raw);
+      const fw = firewallNetwork(net);
+      if (fw) await core.firewall.teardownNetwork(fw).catch((err) => debug(`reap ${net.name}: firewall: ${(err as Error).message}`));
+      await driverOf(core, net).deleteNetwork(net).catch((err) => debug(`reap ${net.name}: ${(err as Error).message}`));
+      await forgetNetwork(core, net);
+      reaped.push(net.name);
+    });
+  }
+  if (reaped.length) debug(`reaped networks a crashed process left half-made: ${reaped.join(', ')}`);
+  return reaped;
+}
+
 /** Re-creates kernel objects of this host's recorded networks that the kernel lost (after a reboot). */
 export async function restoreNetworks(core: Core): Promise<void> {
+  await reapStaleTransitions(core);
   for (const { value } of await core.local.list<Network>('network/')) {
-    // A network another process is creating or deleting is that process's business.
+    // A network another (live) process is creating or deleting is that process's business.
     if (value.transition) continue;
     await restoreIfLost(core, withInfo(core, value));
   }

@@ -5,6 +5,7 @@
  * boot id is kept in the store, and only a changed one makes the sandboxes be looked at.
  */
 import * as fs from 'node:fs';
+import { bootId } from '../kernel/boot';
 import { log } from '../log';
 import type { Sandbox } from '../model';
 import { keys } from '../store/store';
@@ -12,18 +13,8 @@ import { type Core, networkById, sandboxDir, sandboxEndpoints } from './core';
 import { forgetEndpoint } from './endpoint';
 
 const debug = log('tsnet:controller:reboot');
-const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 /** Key of the boot id the store's kernel state belongs to. */
 const BOOT_KEY = 'host/boot-id';
-
-/** The running kernel's boot id ('' where the kernel does not publish one). */
-function bootId(): string {
-  try {
-    return fs.readFileSync(BOOT_ID_FILE, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
 
 /** Drops the records of every sandbox whose namespace is gone, when the boot id changed; returns their names. */
 export async function reapAfterReboot(core: Core): Promise<string[]> {
