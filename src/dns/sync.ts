@@ -1,7 +1,7 @@
 /** Keeps the embedded resolver in step with the model: names per network, one listener per sandbox stack. */
 import * as fs from 'node:fs';
 import { log } from '../log';
-import { DnsRecords } from './records';
+import { type DnsEntry, DnsRecords } from './records';
 import { DnsServer } from './server';
 
 const debug = log('tsnet:dns:sync');
@@ -13,16 +13,8 @@ export interface DnsNetwork {
   internal: boolean;
 }
 
-/** One name holder on a served network. */
-export interface DnsEndpoint {
-  endpointId: string;
-  networkId: string;
-  sandboxId: string;
-  name: string;
-  aliases: string[];
-  ipv4?: string;
-  ipv6?: string;
-}
+/** One name holder on a served network: the records' own entry. */
+export type DnsEndpoint = DnsEntry;
 
 /** A sandbox: where to listen (its namespace, when it has its own stack) and its own upstreams (--dns). */
 export interface DnsSandbox {
@@ -81,7 +73,7 @@ export class ResolverSync {
     const wanted = new Map<string, string>();
     for (const net of networks) this.records.setNetwork(net.id, { name: net.name, internal: net.internal });
     for (const ep of endpoints) {
-      this.records.add(ep.networkId, { endpointId: ep.endpointId, networkId: ep.networkId, sandboxId: ep.sandboxId, name: ep.name, aliases: ep.aliases, ipv4: ep.ipv4, ipv6: ep.ipv6 });
+      this.records.add(ep.networkId, ep);
       const netns = byId.get(ep.sandboxId)?.netns;
       if (netns) wanted.set(ep.sandboxId, netns);
     }
