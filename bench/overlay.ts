@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Etcd3 } from 'etcd3';
-import { createCluster, type SimHost } from '../test/helpers/hosts';
+import { createCluster, inOverlayNamespaces, type SimHost } from '../test/helpers/hosts';
 import { type EtcdServer, startEtcd } from '../test/helpers/etcd';
 import { summarize } from './stats';
 
@@ -373,9 +373,9 @@ async function iperfRun(ns: string, ip: string, seconds: number): Promise<{ gbps
   return { gbps: out.end.sum_received.bits_per_second / 1e9, retransmits: out.end.sum_sent.retransmits ?? 0 };
 }
 
-/** The tsnet VXLAN device on h: its VNI and UDP port. */
+/** The tsnet VXLAN device on h (in its overlay network's namespace): its VNI and UDP port. */
 async function tsnetVxlan(h: SimHost): Promise<{ name: string; vni: number; port: number }> {
-  const links = JSON.parse(await run(h, ['ip', '-j', '-d', 'link', 'show', 'type', 'vxlan'])) as { ifname: string; linkinfo: { info_data: { id: number; port: number } } }[];
+  const links = JSON.parse(await run(h, inOverlayNamespaces('ip -j -d link show type vxlan'))) as { ifname: string; linkinfo: { info_data: { id: number; port: number } } }[];
   const vx = links.find((l) => /^vx\d+$/.test(l.ifname));
   if (!vx) throw new Error(`${h.hostname}: no tsnet VXLAN device`);
   return { name: vx.ifname, vni: vx.linkinfo.info_data.id, port: vx.linkinfo.info_data.port };

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createCluster, type SimHost } from '../test/helpers/hosts';
+import { createCluster, inOverlayNamespaces, type SimHost } from '../test/helpers/hosts';
 import { startEtcd } from '../test/helpers/etcd';
 
 const bold = (s: string) => `\n\x1b[1m== ${s}\x1b[0m`;
@@ -43,9 +43,9 @@ async function main(): Promise<void> {
     await sh(h2, ['sandbox', 'exec', 'beta', '--', 'sh', '-c', 'mkdir -p /tmp/demo-beta && echo "hello from beta on h2" > /tmp/demo-beta/index.html && busybox httpd -p 80 -h /tmp/demo-beta']);
     console.log(await sh(h1, ['sandbox', 'exec', 'alpha', '--', 'busybox', 'wget', '-qO-', 'http://beta/']));
     console.log(await sh(h3, ['sandbox', 'exec', 'gamma', '--', 'busybox', 'ping', '-c', '2', 'alpha']));
-    console.log(bold('what the overlay agent programmed on h1: a permanent neighbour and FDB entry per remote endpoint'));
-    console.log((await h1.run(['ip', 'neigh', 'show', 'nud', 'permanent'])).stdout.trim());
-    console.log((await h1.run(['sh', '-c', 'bridge fdb show | grep dst'])).stdout.trim());
+    console.log(bold("what the overlay agent programmed on h1, in the network's own namespace: a permanent neighbour and FDB entry per remote endpoint"));
+    console.log((await h1.run(inOverlayNamespaces('ip neigh show nud permanent'))).stdout.trim());
+    console.log((await h1.run(inOverlayNamespaces("sh -c 'bridge fdb show | grep dst'"))).stdout.trim());
     console.log(JSON.stringify(JSON.parse(await sh(h2, ['inspect', 'ov']))[0].Peers, null, 2));
     console.log(bold('clean up'));
     await sh(h1, ['sandbox', 'rm', 'alpha']);

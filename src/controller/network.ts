@@ -13,6 +13,7 @@ import { randomHex, validateName } from '../names';
 import { keys, type Lease, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { bootId } from '../kernel/boot';
+import { idsWithDevices } from './peer-source';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
 const debug = log('tsnet:controller:network');
@@ -68,13 +69,16 @@ async function allocateIds(t: StoreTxn, net: Network, pool: NonNullable<Network[
   const count = pool.count || net.ipam.length;
   if (pool.requested?.length) {
     if (pool.requested.length !== count) throw new InvalidArgumentError(`network ${net.name}: ${pool.requested.length} ${pool.name}(s) given for ${count} subnet(s); give one per subnet`);
+    const withDevices = await idsWithDevices(t, pool.name);
     for (const id of pool.requested) {
+      if (withDevices.has(id)) throw new ConflictError(`${pool.name} ${id} is still in use: host(s) ${withDevices.get(id)!.join(', ')} have devices on it`);
       if (!(await t.create(idKey(pool.name, id), net.id))) throw new ConflictError(`${pool.name} ${id} is already in use`);
       ids.push(id);
     }
     return ids;
   }
-  const taken = new Set((await t.list(`ids/${pool.name}/`)).map((e) => Number(e.key.slice(e.key.lastIndexOf('/') + 1))));
+  // Not reused while any host still has a device on it (a host away while its network was removed).
+  const taken = new Set([...(await t.list(`ids/${pool.name}/`)).map((e) => Number(e.key.slice(e.key.lastIndexOf('/') + 1))), ...(await idsWithDevices(t, pool.name)).keys()]);
   for (let id = pool.min; id <= pool.max && ids.length < count; id++) {
     if (taken.has(id)) continue;
     if (!(await t.create(idKey(pool.name, id), net.id))) continue;

@@ -67,6 +67,8 @@ export interface PeerSource {
   snapshot(): Promise<{ networks: Network[]; endpoints: Endpoint[] }>;
   /** Calls onChange after any change; returns a stop function. */
   watch(onChange: () => void): () => Promise<void>;
+  /** Records, bound to this host's lease, the ids of pool (overlay VNIs) this host still has devices on: none is handed to a new network meanwhile. */
+  publishDevices(pool: string, ids: number[]): Promise<void>;
 }
 
 /** A running driver agent. */

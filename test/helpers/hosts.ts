@@ -49,6 +49,13 @@ export interface SimHost {
   destroy(): Promise<void>;
 }
 
+/**
+ * A shell command that runs cmd in each overlay network namespace of a host (where tsnet's
+ * overlay keeps its bridges and VXLAN devices: src/drivers/overlay/devices.ts) and prints its output.
+ */
+export const inOverlayNamespaces = (cmd: string): string[] =>
+  ['sh', '-c', `for n in $(ls /run/netns 2>/dev/null | grep '^tsnet-ov-'); do ip netns exec "$n" ${cmd}; done`];
+
 /** Options of a cluster of simulated hosts. */
 export interface ClusterOptions {
   /** Prefix of names made on the private host (unique per run). */

@@ -1,7 +1,8 @@
 /**
  * The overlay driver: a network shared by every host of the cluster (state in the cluster store),
  * carried over VXLAN. A host builds the data path of a network only while it has an endpoint on it
- * (a bridge and a VXLAN device per subnet, learning off, ARP proxy on); the overlay agent programs
+ * (its own namespace with a bridge and a VXLAN device per subnet, learning off, ARP proxy on: see
+ * devices.ts); the overlay agent programs
  * a permanent neighbour and FDB entry per remote endpoint, so nothing relies on flooding. Sandboxes
  * reach the outside through the per-host gateway bridge (NetworkInfo.egress).
  */
@@ -10,7 +11,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../../errors';
 import { contains, macFromIpv4, splitCidr } from '../../kernel/addr';
 import { withFileLock } from '../../kernel/lock';
-import type { NetlinkHandle } from '../../kernel/netlink';
+import { loopbackUp, NetlinkHandle } from '../../kernel/netlink';
+import { createNetns, deleteNetns, openNetnsFd } from '../../kernel/netns';
 import { log } from '../../log';
 import type { DriverData, Endpoint, Network, NetworkInfo } from '../../model';
 import { randomHex } from '../../names';
@@ -18,7 +20,7 @@ import type { DriverAgent, DriverCapabilities, DriverContext, EndpointInterface,
 import { addRoutes } from '../routes';
 import { attachVeth } from '../veth';
 import { startOverlayAgent } from './agent';
-import { overlayDevices } from './devices';
+import { overlayDevices, overlayNetns } from './devices';
 import { overlayInfo } from './options';
 
 const debug = log('tsnet:drivers:overlay');
@@ -70,36 +72,71 @@ export class OverlayDriver implements NetworkDriver {
     return { local, mtu: net.info.mtu ?? link.mtu - VXLAN_OVERHEAD, link: link.index };
   }
 
-  /** Makes the subnet's bridge and VXLAN device if missing (another process may be making them too). */
-  private async ensureDevices(net: Network, vni: number): Promise<number> {
-    const h = this.ctx.host;
-    const names = overlayDevices(vni);
-    const existing = await h.getLink(names.bridge);
-    if (existing && (await h.getLink(names.vxlan))) return existing.index;
-    const u = await this.underlay(net);
-    const port = this.ctx.config['data-path-port'] ?? DEFAULT_DATA_PATH_PORT;
-    const bridge = existing ?? (await h.createBridge(names.bridge, { mtu: u.mtu }));
-    const vxlan = (await h.getLink(names.vxlan)) ?? (await h.createVxlan(names.vxlan, { vni, local: u.local, port, learning: false, proxy: true, mtu: u.mtu, link: u.link }));
-    await h.setMaster(vxlan.index, bridge.index);
-    // Remote MACs come from the agent's static entries, never from what the bridge sees.
-    await h.setBridgePort(vxlan.index, { learning: false });
-    await h.setUp(vxlan.index);
-    await h.setUp(bridge.index);
-    debug(`network ${net.name}: data path for VNI ${vni} up (${names.bridge}, ${names.vxlan})`);
-    return bridge.index;
+  /**
+   * Makes the network's namespace and the subnet's bridge and VXLAN device in it if missing (another
+   * process may be making them too); returns a handle in the namespace, which the caller closes.
+   */
+  private async ensureDevices(net: Network, vni: number): Promise<{ ns: NetlinkHandle; bridgeIndex: number }> {
+    const nsPath = overlayNetns(net.id);
+    if (!fs.existsSync(nsPath)) {
+      createNetns(nsPath);
+      await loopbackUp(nsPath);
+    }
+    const ns = NetlinkHandle.open(nsPath);
+    try {
+      const names = overlayDevices(vni);
+      const existing = await ns.getLink(names.bridge);
+      if (existing && (await ns.getLink(names.vxlan))) return { ns, bridgeIndex: existing.index };
+      const u = await this.underlay(net);
+      const port = this.ctx.config['data-path-port'] ?? DEFAULT_DATA_PATH_PORT;
+      const bridge = existing ?? (await ns.createBridge(names.bridge, { mtu: u.mtu }));
+      let vxlan = await ns.getLink(names.vxlan);
+      if (!vxlan) {
+        // Born in the host namespace so its UDP socket listens on the underlay, then moved in.
+        const h = this.ctx.host;
+        const made = await h.createVxlan(names.vxlan, { vni, local: u.local, port, learning: false, proxy: true, mtu: u.mtu, link: u.link });
+        const fd = openNetnsFd(nsPath);
+        try {
+          await h.setNetns(made.index, fd);
+        } catch (err) {
+          await h.deleteLink(made.index).catch(() => undefined);
+          throw err;
+        } finally {
+          fs.closeSync(fd);
+        }
+        vxlan = await ns.mustGetLink(names.vxlan);
+      }
+      await ns.setMaster(vxlan.index, bridge.index);
+      // Remote MACs come from the agent's static entries, never from what the bridge sees.
+      await ns.setBridgePort(vxlan.index, { learning: false });
+      await ns.setUp(vxlan.index);
+      await ns.setUp(bridge.index);
+      debug(`network ${net.name}: data path for VNI ${vni} up (${names.bridge}, ${names.vxlan} in ${nsPath})`);
+      return { ns, bridgeIndex: bridge.index };
+    } catch (err) {
+      ns.close();
+      throw err;
+    }
   }
 
   async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
     if (!ep.ipv4) throw new InvalidArgumentError(`network ${net.name}: an overlay endpoint needs an IPv4 address`);
     const ip = splitCidr(ep.ipv4).ip;
     const vni = vniFor(net, ip);
-    const h = this.ctx.host;
     const mac = ep.mac ?? macFromIpv4(ip);
     const hostVeth = `veth${randomHex(7)}`;
     await this.locked(async () => {
-      const bridgeIndex = await this.ensureDevices(net, vni);
-      const bridge = await h.mustGetLink(bridgeIndex);
-      await attachVeth(h, { hostVeth, ifname: ep.ifname, bridgeIndex, mtu: bridge.mtu, nsFd: sandbox.nsFd, mac });
+      const { ns, bridgeIndex } = await this.ensureDevices(net, vni);
+      try {
+        const bridge = await ns.mustGetLink(bridgeIndex);
+        // The host end is born in the network's namespace, the peer in the sandbox's.
+        await attachVeth(ns, { hostVeth, ifname: ep.ifname, bridgeIndex, mtu: bridge.mtu, nsFd: sandbox.nsFd, mac });
+      } catch (err) {
+        await removeIfUnused(ns, net, vni).catch(() => undefined);
+        throw err;
+      } finally {
+        ns.close();
+      }
     });
     return { hostVeth, mac };
   }
@@ -118,20 +155,18 @@ export class OverlayDriver implements NetworkDriver {
     if (sandbox) await sandbox.netlink.deleteLink(ep.ifname);
   }
 
-  /** Removes the host end; the subnet's devices go with the host's last endpoint on it. */
+  /** Removes the host end; the subnet's devices go with the host's last endpoint on it, the namespace with the last subnet. */
   async deleteEndpoint(net: Network, ep: Endpoint): Promise<void> {
-    const h = this.ctx.host;
+    const nsPath = overlayNetns(net.id);
     await this.locked(async () => {
-      if (ep.hostVeth) await h.deleteLink(ep.hostVeth);
-      if (!ep.ipv4) return;
-      const names = overlayDevices(vniFor(net, splitCidr(ep.ipv4).ip));
-      const bridge = await h.getLink(names.bridge);
-      if (!bridge) return;
-      const ports = (await h.listLinks()).filter((l) => l.master === bridge.index && l.kind !== 'vxlan');
-      if (ports.length) return;
-      await h.deleteLink(names.vxlan);
-      await h.deleteLink(names.bridge);
-      debug(`network ${net.name}: last local endpoint gone, data path removed`);
+      if (!fs.existsSync(nsPath)) return;
+      const ns = NetlinkHandle.open(nsPath);
+      try {
+        if (ep.hostVeth) await ns.deleteLink(ep.hostVeth);
+        if (ep.ipv4) await removeIfUnused(ns, net, vniFor(net, splitCidr(ep.ipv4).ip));
+      } finally {
+        ns.close();
+      }
     });
   }
 
@@ -140,13 +175,28 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   startAgent(source: PeerSource): DriverAgent {
-    return startOverlayAgent(this.ctx.host, source);
+    return startOverlayAgent(source, (fn) => this.locked(fn));
   }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     fs.mkdirSync(path.dirname(DEVICE_LOCK), { recursive: true });
     return withFileLock(DEVICE_LOCK, fn);
   }
+}
+
+/**
+ * Removes the subnet's bridge and VXLAN device when no endpoint port is left on the bridge, and the
+ * network's namespace when no subnet is left in it.
+ */
+async function removeIfUnused(ns: NetlinkHandle, net: Network, vni: number): Promise<void> {
+  const names = overlayDevices(vni);
+  const links = await ns.listLinks();
+  const bridge = links.find((l) => l.name === names.bridge);
+  if (bridge && links.some((l) => l.master === bridge.index && l.kind !== 'vxlan')) return;
+  await ns.deleteLink(names.vxlan);
+  await ns.deleteLink(names.bridge);
+  debug(`network ${net.name}: last local endpoint on VNI ${vni} gone, its devices removed`);
+  if (!(await ns.listLinks()).some((l) => l.kind === 'bridge' || l.kind === 'vxlan')) deleteNetns(overlayNetns(net.id));
 }
 
 /** An overlay driver for one controller. */

@@ -14,6 +14,8 @@ export const OverlayOption = {
 /** VNIs tsnet allocates from (Docker's overlay starts at 4096, below are left to operators), up to the 24-bit maximum. */
 export const VNI_MIN = 4096;
 export const VNI_MAX = 16777215;
+/** Name of the overlay's id pool (NetworkInfo.idPool): its VNIs. */
+export const VNI_POOL = 'vni';
 /** The per-host gateway bridge network every overlay sandbox also joins (Docker's docker_gwbridge). */
 export const GATEWAY_NETWORK = 'tsnet_gwbridge';
 
@@ -61,6 +63,6 @@ export function overlayInfo(net: Network): NetworkInfo {
     publishes: true, dns: true, staticAddresses: true, engineEndpoints: false, mtu: cfg.mtu, claims: {},
     defaultRoute: false, egress: gatewayNetworkSpec(),
     // One VNI per subnet, as Docker: the requested ones, or the lowest free from 4096.
-    idPool: { name: 'vni', min: VNI_MIN, max: VNI_MAX, count: 0, requested: cfg.vnis },
+    idPool: { name: VNI_POOL, min: VNI_MIN, max: VNI_MAX, count: 0, requested: cfg.vnis },
   };
 }

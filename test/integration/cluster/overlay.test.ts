@@ -11,7 +11,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { createCluster, type SimHost } from '../../helpers/hosts';
+import { createCluster, inOverlayNamespaces, type SimHost } from '../../helpers/hosts';
 import { type EtcdServer, skipWithoutEtcd, startEtcd } from '../../helpers/etcd';
 
 const TTL = 3;
@@ -44,8 +44,9 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
   const ip = async (h: SimHost, sb: string) => JSON.parse(await ok(h, ['sandbox', 'inspect', sb]))[0].NetworkSettings.Networks;
   const overlayIp = async (h: SimHost, sb: string, net: string) => (await ip(h, sb))[net].IPAddress as string;
   const ping = async (h: SimHost, sb: string, target: string) => (await h.tsnet(['sandbox', 'exec', sb, '--', 'busybox', 'ping', '-c', '1', '-W', '1', target])).status === 0;
-  const permanentNeighbours = async (h: SimHost) => (await h.run(['ip', 'neigh', 'show', 'nud', 'permanent'])).stdout;
-  const fdb = async (h: SimHost) => (await h.run(['bridge', 'fdb', 'show'])).stdout;
+  // The data path lives in each overlay network's own namespace on the host.
+  const permanentNeighbours = async (h: SimHost) => (await h.run(inOverlayNamespaces('ip neigh show nud permanent'))).stdout;
+  const fdb = async (h: SimHost) => (await h.run(inOverlayNamespaces('bridge fdb show'))).stdout;
 
   before(async function () {
     skipWithoutEtcd(this);
@@ -193,8 +194,39 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     const s2 = await overlayIp(h2, 's2', 'ov');
     const mac = (await permanentNeighbours(h1)).split('\n').find((l) => l.startsWith(`${s2} `))!.split(' ')[4];
     const dev = (await fdb(h1)).split('\n').find((l) => l.startsWith(mac) && l.includes('dst'))!.split(' ')[2];
-    await h1.run(['bridge', 'fdb', 'del', mac, 'dev', dev, 'dst', h2.ip]);
+    await h1.run(inOverlayNamespaces(`bridge fdb del ${mac} dev ${dev} dst ${h2.ip}`));
     await within(5000, 'the agent repairs it', async () => (await fdb(h1)).includes(`${mac} dev ${dev} dst ${h2.ip}`));
+  });
+
+  it('a VNI is not handed out while a host still has devices on it; a namespace whose network is gone is collected', async () => {
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      const devices = async () => Object.keys(await client.getAll().prefix(`${tag}/kv/devices/vni/`).strings()).map((k) => k.slice(`${tag}/kv/devices/vni/`.length));
+      await within(5000, 'h2 records its devices', async () => (await devices()).some((k) => k.endsWith(`/${h2.hostname}`)));
+      // The lowest VNI nobody holds, marked as still having a device on a host that is away.
+      const held = new Set(Object.keys(await client.getAll().prefix(`${tag}/kv/ids/vni/`).strings()).map((k) => Number(k.split('/').pop())));
+      let free = 4096;
+      while (held.has(free)) free++;
+      await client.put(`${tag}/kv/devices/vni/${free}/away-host`).value('{"host":"away-host"}');
+      try {
+        const asked = await h1.tsnet(['create', '-d', 'overlay', '-o', `com.docker.network.driver.overlay.vxlanid_list=${free}`, 'vni-busy']);
+        assert.equal(asked.status, 4, asked.stderr);
+        assert.match(asked.stderr, new RegExp(`vni ${free} is still in use: host\\(s\\) away-host have devices on it`));
+        await ok(h1, ['create', '-d', 'overlay', 'vni-next']);
+        const mine = Object.entries(await client.getAll().prefix(`${tag}/kv/ids/vni/`).strings()).map(([k]) => Number(k.split('/').pop())).filter((id) => !held.has(id));
+        assert.equal(mine.length, 1);
+        assert.ok(mine[0] > free, `vni-next got VNI ${mine[0]}, which a host still has devices on`);
+        await ok(h1, ['rm', 'vni-next']);
+      } finally {
+        await client.delete().key(`${tag}/kv/devices/vni/${free}/away-host`);
+      }
+      // A leftover namespace of a network that no longer exists (made by hand here, with a VXLAN device in it).
+      await h1.run(['sh', '-c', `set -e; ip netns add tsnet-ov-0123456789ab; ip link add vx16000000 type vxlan id 16000000 dstport 4789 local ${h1.ip}; ip link set vx16000000 netns tsnet-ov-0123456789ab`]);
+      await within(5000, 'the agent collects it', async () => !(await h1.run(['ip', 'netns', 'list'])).stdout.includes('tsnet-ov-0123456789ab'));
+      assert.ok(!(await devices()).some((k) => k.startsWith('16000000/')), 'a collected namespace holds no VNI');
+    } finally {
+      client.close();
+    }
   });
 
   it('etcd restarted: traffic keeps flowing meanwhile, overlay operations fail within 5 s while it is down, then work', async () => {
@@ -268,13 +300,15 @@ describe('overlay networks across hosts (3 simulated hosts, real etcd)', functio
     for (const h of cluster.hosts) {
       const links = (await h.run(['ip', '-o', 'link'])).stdout;
       assert.doesNotMatch(links, /\b(ov|vx)\d+\b/, `${h.name} still has overlay devices`);
-      assert.doesNotMatch(await permanentNeighbours(h), /dev vx/);
+      assert.doesNotMatch((await h.run(['ip', 'netns', 'list'])).stdout, /tsnet-ov-/, `${h.name} still has an overlay namespace`);
     }
     const client = new Etcd3({ hosts: etcd.endpoint });
     try {
       // Only the live hosts' membership records stay (bound to their leases).
       const left = Object.keys(await client.getAll().prefix(`${tag}/`).strings());
       assert.deepEqual(left.filter((k) => /\/(network|network-name|endpoint|ipam|ids)\//.test(k)), []);
+      // Each host's agent withdraws its device records with its devices (within a repair pass).
+      await within(5000, 'no host still records devices', async () => !Object.keys(await client.getAll().prefix(`${tag}/kv/devices/`).strings()).length);
     } finally {
       client.close();
     }
