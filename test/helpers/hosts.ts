@@ -35,6 +35,13 @@ export interface SimHost {
   enter(argv: string[]): string[];
   /** Runs a command inside the host, resolves with its exit status and output. */
   run(argv: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ status: number; stdout: string; stderr: string }>;
+  /**
+   * Starts a command inside the host without waiting: kill() SIGKILLs the command itself (not
+   * nsenter) and says whether it was still running; done resolves when it ends.
+   */
+  start(argv: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): { done: Promise<{ status: number; stdout: string; stderr: string }>; kill(): boolean };
+  /** The environment `tsnet` commands run with in the host (its state directory and config). */
+  env: NodeJS.ProcessEnv;
   /** Runs `tsnet …` inside the host against its state directory and config. */
   tsnet(args: string[], opts?: { timeoutMs?: number }): Promise<{ status: number; stdout: string; stderr: string }>;
   /** Starts `tsnet daemon` in the host (in the background; it stays until stopDaemon or kill). */
@@ -151,8 +158,35 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
   await sh(`ip link set lo up && ip addr add ${ip}/${UNDERLAY.prefix} dev eth0 && ip link set eth0 up && ip route add default via ${UNDERLAY.gateway}`);
   let daemon: ChildProcess | undefined;
   const host: SimHost = {
-    name, hostname: `${name}-${cluster.tag}`, ip, stateDir, initPid, uplink, enter,
+    name, hostname: `${name}-${cluster.tag}`, ip, stateDir, initPid, uplink, enter, env,
     run: runIn,
+    start(argv, opts = {}) {
+      const [cmd, ...args] = enter(argv);
+      const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env, ...opts.env } });
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(opts.input ?? '');
+      const done = collect(child, opts.timeoutMs ?? 60000);
+      return {
+        done,
+        kill() {
+          // nsenter --pid forks the command: its only child, by the pid the machine knows it by.
+          if (child.exitCode !== null || child.signalCode !== null) return false;
+          let pid: number | undefined;
+          try {
+            pid = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined;
+          } catch {
+            return false;
+          }
+          if (!pid) return false;
+          try {
+            process.kill(pid, 'SIGKILL');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      };
+    },
     tsnet: (args, opts) => runIn([process.execPath, CLI, ...args], opts),
     async startDaemon(extraArgs = []) {
       // A daemon killed with SIGKILL leaves its socket file: ready means a new one answers.
