@@ -1,5 +1,11 @@
 /** Value types of the Container Network Model: networks, endpoints, sandboxes, port bindings. */
 
+/** Who is doing a record's transition: a pid and the kernel's boot id (a pid means nothing after a reboot). */
+export interface TransitionOwner {
+  pid: number;
+  boot: string;
+}
+
 /** Where a network's state lives: this host only, or shared between hosts (overlay). */
 export type Scope = 'local' | 'global';
 
@@ -107,7 +113,7 @@ export interface Network {
   /** Set while another process is building or tearing the network down: restore leaves it alone. */
   transition?: 'creating' | 'deleting';
   /** The process doing the transition (its pid and the kernel's boot id), so a crashed one's leftovers can be reaped. */
-  transitionOwner?: { pid: number; boot: string };
+  transitionOwner?: TransitionOwner;
 }
 
 /** A published port: one host port to one container port (ranges are expanded). */
@@ -153,6 +159,12 @@ export interface Endpoint {
   defaultRoute?: boolean;
   /** This endpoint gives the sandbox its IPv6 default route. */
   defaultRoute6?: boolean;
+  /**
+   * Set while a connect is under way (its kernel work, ports and files not all done yet), with the
+   * process doing it; cleared by its last step. One left by a process that died is reaped.
+   */
+  transition?: 'connecting';
+  transitionOwner?: TransitionOwner;
 }
 
 /** How a sandbox gets its network stack. */

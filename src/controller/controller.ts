@@ -17,7 +17,7 @@ import { peerSource } from './peer-source';
 import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
-import { connect, type ConnectOptions, disconnect } from './endpoint';
+import { connect, type ConnectOptions, disconnect, reapStaleEndpoints } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
 import { createNetwork, deleteNetwork, ensurePredefined, publishLocalSummary, pruneNetworks, reapplyFirewall, restoreIfLost, restoreNetworks, withNetworkLock } from './network';
@@ -119,6 +119,7 @@ export class Controller {
       if (!opts.readOnly) {
         await reapAfterReboot(core);
         await restoreNetworks(core);
+        await reapStaleEndpoints(core);
         await reapplyFirewall(core);
       }
     } catch (err) {
@@ -354,10 +355,11 @@ export class Controller {
    * drop sandboxes whose namespace is gone (after a reboot), re-create lost devices, re-apply lost
    * firewall rules. Returns what it fixed.
    */
-  async gc(): Promise<{ sandboxesRemoved: string[]; firewallReapplied: string[] }> {
+  async gc(): Promise<{ sandboxesRemoved: string[]; endpointsRemoved: string[]; firewallReapplied: string[] }> {
     const sandboxesRemoved = [...(await reapAfterReboot(this.core)), ...(await reapLostSandboxes(this.core))];
     await restoreNetworks(this.core);
-    return { sandboxesRemoved, firewallReapplied: await reapplyFirewall(this.core) };
+    const endpointsRemoved = await reapStaleEndpoints(this.core);
+    return { sandboxesRemoved, endpointsRemoved, firewallReapplied: await reapplyFirewall(this.core) };
   }
 
   /**

@@ -11,7 +11,8 @@ import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox 
 import { randomHex, validateIfname } from '../names';
 import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, locationIn, lookupNetwork, mirrorKey, networkById, networkStore, ownedBy, sandboxEndpoints } from './core';
+import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, locationIn, lookupNetwork, mirrorKey, networkById, networkStore, ownedBy, sandboxEndpoints, stores } from './core';
+import { ownerGone, transitionOwner } from './owner';
 import { createNetwork } from './network';
 import { refreshSandboxFiles } from './sandbox-files';
 
@@ -116,6 +117,7 @@ async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox
     ifname: own ? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
     defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined, location: locationIn(core, networkStore(core, net)),
+    transition: 'connecting', transitionOwner: transitionOwner(),
   };
   for (const pool of net.ipam) {
     const v6 = splitCidr(pool.subnet).family === 6;
@@ -225,12 +227,15 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       Object.assign(ep, iface);
       undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
       await driver.join(net, ep, handle, { defaultRoute: !!ep.defaultRoute, defaultRoute6: !!ep.defaultRoute6, routes: opts.routes });
-      await updateEndpoint(core, net, ep);
     }
     if (ep.ports.length) await publish(core, net, ep, undo);
     if (opts.hairpin && driver.setHairpin) await driver.setHairpin(net, ep, true);
     if (egress) await joinEgress(core, sb, egress, opts, undo);
     await refreshSandboxFiles(core, sb);
+    // The last step: the endpoint is whole. Until here a crash leaves it "connecting", for reapStaleEndpoints.
+    delete ep.transition;
+    delete ep.transitionOwner;
+    await updateEndpoint(core, net, ep);
     undo.commit();
     debug(`connected ${sb.name} to ${net.name} as ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''}`);
     return ep;
@@ -240,6 +245,37 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   } finally {
     handle?.close();
   }
+}
+
+/**
+ * Finishes what a connect killed midway left (an endpoint still "connecting" whose process is gone):
+ * the endpoint is removed as far as it got — interface, host end, ports, addresses, record — as a
+ * disconnect would. The runtime's later DEL, or the user's next command, then finds it gone. Returns
+ * the sandbox names concerned.
+ */
+export async function reapStaleEndpoints(core: Core): Promise<string[]> {
+  const reaped: string[] = [];
+  const self = core.cluster?.settings.host;
+  for (const store of stores(core)) {
+    for (const { value: ep } of await store.list<Endpoint>('endpoint/')) {
+      if (ep.transition !== 'connecting' || !ownerGone(ep.transitionOwner)) continue;
+      if (store !== core.local && ep.location?.host !== self) continue;
+      const net = await networkById(core, ep.networkId);
+      const sb = await core.local.get<Sandbox>(keys.sandbox(ep.sandboxId));
+      try {
+        if (net && sb) await removeEndpoint(core, net, sb, ep);
+        else if (net) {
+          await driverOf(core, net).deleteEndpoint(net, ep);
+          await forgetEndpoint(core, net, ep);
+        } else await store.txn(async (t) => t.delete(keys.endpoint(ep.networkId, ep.id)));
+        reaped.push(ep.name);
+      } catch (err) {
+        debug(`reap endpoint ${ep.id} of ${ep.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (reaped.length) debug(`reaped endpoints a crashed connect left half-made: ${reaped.join(', ')}`);
+  return reaped;
 }
 
 /** Programs the endpoint's published ports, and hairpin mode so the sandbox reaches its own ports via the host. */

@@ -12,7 +12,7 @@ import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
 import { keys, type Lease, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
-import { bootId } from '../kernel/boot';
+import { ownerGone, transitionOwner } from './owner';
 import { idsWithDevices } from './peer-source';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
 
@@ -161,7 +161,7 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
     await checkClaims(t, core, net);
     if (driver.capabilities.needsIpam) net.ipam = await allocatePools(core, t, net, spec.ipam ?? [], routes, extra.defaultPool);
     if (net.info.idPool) net.ids = await allocateIds(t, net, net.info.idPool);
-    t.put(keys.network(net.id), { ...net, transition: 'creating', transitionOwner: owner() });
+    t.put(keys.network(net.id), { ...net, transition: 'creating', transitionOwner: transitionOwner() });
   });
   const undo = new Undo();
   undo.push('record network', () => forgetNetwork(core, net));
@@ -204,7 +204,7 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
     if (!current) throw new NotFoundError(`network ${ref} not found`);
     const eps = await networkEndpoints(t, current.id);
     if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
-    t.put(keys.network(current.id), { ...current, transition: 'deleting', transitionOwner: owner() });
+    t.put(keys.network(current.id), { ...current, transition: 'deleting', transitionOwner: transitionOwner() });
     return current;
   });
   try {
@@ -284,23 +284,6 @@ export async function restoreIfLost(core: Core, net: Network): Promise<boolean> 
     if (!(await driver.isLive!(current))) await restoreNetwork(core, current);
     return driver.isLive!(current);
   });
-}
-
-/** This process as the owner of a network's transition. */
-function owner(): { pid: number; boot: string } {
-  return { pid: process.pid, boot: bootId() };
-}
-
-/** Whether the process that started a transition is gone (it died, or the machine rebooted since). */
-function ownerGone(o: Network['transitionOwner']): boolean {
-  if (!o) return false;
-  if (o.boot !== bootId()) return true;
-  try {
-    process.kill(o.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 /**

@@ -2,6 +2,12 @@
 import type { NetlinkHandle } from '../kernel/netlink';
 
 /**
+ * The host end's name for an endpoint: derived from its id, so an endpoint whose process died before
+ * recording the name (Endpoint.hostVeth) still finds its host end when it is removed.
+ */
+export const hostVethName = (ep: { id: string; hostVeth?: string }): string => ep.hostVeth ?? `veth${ep.id.slice(0, 7)}`;
+
+/**
  * Creates hostVeth with its peer `ifname` straight inside the sandbox (no rename, no window where it
  * sits in the host), enslaves the host end to bridgeIndex and sets it up; nothing is left on failure.
  */

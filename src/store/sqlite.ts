@@ -56,6 +56,34 @@ class SqliteSnapshot implements SnapshotReader {
   }
 }
 
+/** How long an open keeps retrying a database another process is recovering or converting. */
+const OPEN_BUSY_MS = 10000;
+
+/**
+ * Opens the file in WAL mode with the schema in place. Some busy states are not covered by the busy
+ * timeout: switching to WAL, and the recovery the first opener after a killed process runs, answer
+ * SQLITE_BUSY at once to everyone else. Those are retried for up to OPEN_BUSY_MS.
+ */
+function openDatabase(file: string): Database.Database {
+  const deadline = Date.now() + OPEN_BUSY_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { timeout: 30000 });
+      // Already WAL for every open but a file's first: no lock needed then.
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+      return db;
+    } catch (err) {
+      db?.close();
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
+}
+
 /** The SQLite store; compact() is public for tests and maintenance. */
 export class SqliteStore implements Store {
   readonly endpoint: string;
@@ -67,10 +95,7 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     this.endpoint = `sqlite:${file}`;
     try {
-      this.db = new Database(file, { timeout: 30000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      migrate(this.db);
+      this.db = openDatabase(file);
     } catch (err) {
       throw new InternalError(`open store ${file}: ${(err as Error).message}`, { cause: err });
     }

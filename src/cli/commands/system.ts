@@ -14,6 +14,6 @@ export function registerSystemCommands(program: Command): void {
         process.stdout.write(JSON.stringify(fixed) + '\n');
         return;
       }
-      process.stdout.write(`sandboxes removed: ${fixed.sandboxesRemoved.join(' ') || '-'}\nfirewall re-applied: ${fixed.firewallReapplied.join(' ') || '-'}\n`);
+      process.stdout.write(`sandboxes removed: ${fixed.sandboxesRemoved.join(' ') || '-'}\nhalf-made endpoints removed: ${fixed.endpointsRemoved.join(' ') || '-'}\nfirewall re-applied: ${fixed.firewallReapplied.join(' ') || '-'}\n`);
     });
 }

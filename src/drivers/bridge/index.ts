@@ -4,11 +4,10 @@ import { macFromIpv4, splitCidr } from '../../kernel/addr';
 import { isNotFound } from '../../kernel/netlink';
 import { log } from '../../log';
 import type { Endpoint, Network } from '../../model';
-import { randomHex } from '../../names';
 import { Undo } from '../../undo';
 import type { DriverCapabilities, DriverContext, DriverData, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, NetworkInfo, SandboxHandle } from '../driver';
 import { addRoutes, gatewayOf } from '../routes';
-import { attachVeth } from '../veth';
+import { attachVeth, hostVethName } from '../veth';
 import { type BridgeConfig, normalizeBridgeOptions, parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
@@ -133,7 +132,7 @@ export class BridgeDriver implements NetworkDriver {
   async createEndpoint(net: Network, ep: Endpoint, sandbox: SandboxHandle): Promise<EndpointInterface> {
     const h = this.ctx.host;
     const bridge = await h.mustGetLink(net.info.device!);
-    const hostVeth = `veth${randomHex(7)}`;
+    const hostVeth = hostVethName(ep);
     const mac = ep.mac ?? (ep.ipv4 ? macFromIpv4(splitCidr(ep.ipv4).ip) : undefined);
     await attachVeth(h, { hostVeth, ifname: ep.ifname, bridgeIndex: bridge.index, mtu: net.info.mtu ?? bridge.mtu, nsFd: sandbox.nsFd, mac });
     return { hostVeth, mac };
@@ -157,9 +156,8 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async deleteEndpoint(_net: Network, ep: Endpoint): Promise<void> {
-    if (!ep.hostVeth) return;
     try {
-      await this.ctx.host.deleteLink(ep.hostVeth);
+      await this.ctx.host.deleteLink(hostVethName(ep));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -15,10 +15,9 @@ import { loopbackUp, NetlinkHandle } from '../../kernel/netlink';
 import { createNetns, deleteNetns, openNetnsFd } from '../../kernel/netns';
 import { log } from '../../log';
 import type { DriverData, Endpoint, Network, NetworkInfo } from '../../model';
-import { randomHex } from '../../names';
 import type { DriverAgent, DriverCapabilities, DriverContext, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, PeerSource, SandboxHandle } from '../driver';
 import { addRoutes } from '../routes';
-import { attachVeth } from '../veth';
+import { attachVeth, hostVethName } from '../veth';
 import { startOverlayAgent } from './agent';
 import { overlayDevices, overlayNetns } from './devices';
 import { overlayInfo } from './options';
@@ -124,7 +123,7 @@ export class OverlayDriver implements NetworkDriver {
     const ip = splitCidr(ep.ipv4).ip;
     const vni = vniFor(net, ip);
     const mac = ep.mac ?? macFromIpv4(ip);
-    const hostVeth = `veth${randomHex(7)}`;
+    const hostVeth = hostVethName(ep);
     await this.locked(async () => {
       const { ns, bridgeIndex } = await this.ensureDevices(net, vni);
       try {
@@ -162,7 +161,7 @@ export class OverlayDriver implements NetworkDriver {
       if (!fs.existsSync(nsPath)) return;
       const ns = NetlinkHandle.open(nsPath);
       try {
-        if (ep.hostVeth) await ns.deleteLink(ep.hostVeth);
+        await ns.deleteLink(hostVethName(ep));
         if (ep.ipv4) await removeIfUnused(ns, net, vniFor(net, splitCidr(ep.ipv4).ip));
       } finally {
         ns.close();

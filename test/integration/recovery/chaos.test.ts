@@ -62,8 +62,10 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
     assert.equal(r.status, 0, `tsnet ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
+  /** The daemon's supervisor, started by the test or by a command (which adds --no-docker-plugin). */
+  const SUPERVISOR = ' daemon( --no-docker-plugin)?$';
   /** Whether the daemon's supervisor runs (a command killed mid-start may have left none). */
-  const daemonUp = async () => (await h.run(['pgrep', '-f', '--', 'main.js daemon$'])).status === 0;
+  const daemonUp = async () => (await h.run(['pgrep', '-f', '--', SUPERVISOR])).status === 0;
   const ensureDaemon = async () => {
     if (!(await daemonUp())) await h.startDaemon();
   };
@@ -105,10 +107,12 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
       else if (kind === 'disconnect') tsnetCmd(['disconnect', pick(['a', 'b']), pick(names)]);
       else if (kind === 'net') tsnetCmd(rnd() < 0.5 ? ['create', '--subnet', '10.63.0.0/24', 'c'] : ['rm', 'c']);
       else {
-        // A runtime's parallel burst: some ADDs of new containers, some DELs of earlier ones.
+        // A runtime's parallel burst: some ADDs of new containers, some DELs of earlier ones (never
+        // two calls for one container at once: the CNI spec forbids a runtime that).
+        const earlier = [...cniIds];
         for (let i = 0; i < 4; i++) {
-          if (cniIds.length && rnd() < 0.4) {
-            runs.push(cniCall('DEL', 'a', pick(cniIds)));
+          if (earlier.length && rnd() < 0.4) {
+            runs.push(cniCall('DEL', 'a', earlier.splice(Math.floor(rnd() * earlier.length), 1)[0]));
           } else {
             const id = `cc${tag}${cniIds.length}`;
             cniIds.push(id);
@@ -121,7 +125,7 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
       const timers = runs.map((r) => rnd() < 0.75 ? setTimeout(() => { if (r.kill()) kills++; }, Math.floor(rnd() * 400)) : undefined);
       if (rnd() < 0.25) {
         const role = pick(['resolver', 'services', 'supervisor']);
-        const pattern = role === 'supervisor' ? 'main.js daemon$' : `daemon --role ${role}`;
+        const pattern = role === 'supervisor' ? SUPERVISOR : `daemon --role ${role}`;
         setTimeout(() => void h.run(['pkill', '-KILL', '-f', '--', pattern]).then((r) => { if (r.status === 0) kills++; }), Math.floor(rnd() * 400));
       }
       await Promise.all(runs.map((r) => r.done));
@@ -138,12 +142,13 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
     const sandboxes = recs.filter((r) => r.key.startsWith('sandbox/')).map((r) => r.value);
     const endpoints = recs.filter((r) => r.key.startsWith('endpoint/')).map((r) => r.value);
     const k = await kernel();
+    process.stdout.write(`      after recovery: ${sandboxes.length} sandboxes, ${endpoints.length} endpoints, ${k.netns.length} namespaces\n`);
     for (const sb of sandboxes) {
       if (sb.key?.startsWith('/run/netns/')) assert.ok(k.netns.includes(path.basename(sb.key)), `sandbox ${sb.name}: namespace ${sb.key} is gone`);
     }
     const tsnetNs = k.netns.filter((n) => n.startsWith('tsnet-'));
     assert.deepEqual(tsnetNs.filter((n) => !sandboxes.some((sb) => sb.key === `/run/netns/${n}`)), [], 'namespaces no sandbox owns');
-    const veths = (await sh("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1")).split('\n').filter(Boolean);
+    const veths = (await sh("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1")).split('\n').filter((v) => v && v !== 'eth0'); // eth0: the host's uplink
     assert.deepEqual(veths.filter((v) => !endpoints.some((ep) => ep.hostVeth === v)), [], 'host veths no endpoint owns');
     const byIp = new Map<string, string[]>();
     for (const ep of endpoints) {
