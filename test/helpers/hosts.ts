@@ -207,7 +207,7 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
     async stopDaemon() {
       const d = daemon;
       daemon = undefined;
-      if (!d || d.exitCode !== null) return;
+      if (!d || d.exitCode !== null || d.signalCode !== null) return;
       // SIGTERM to the daemon itself (its pid as the host's pid namespace numbers it): nsenter need not forward signals.
       const pidFile = path.join(stateDir, 'daemon.pid');
       const pid = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
