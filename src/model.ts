@@ -159,12 +159,6 @@ export interface Endpoint {
   defaultRoute?: boolean;
   /** This endpoint gives the sandbox its IPv6 default route. */
   defaultRoute6?: boolean;
-  /**
-   * Set while a connect is under way (its kernel work, ports and files not all done yet), with the
-   * process doing it; cleared by its last step. One left by a process that died is reaped.
-   */
-  transition?: 'connecting';
-  transitionOwner?: TransitionOwner;
 }
 
 /** How a sandbox gets its network stack. */

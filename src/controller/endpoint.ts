@@ -7,7 +7,7 @@ import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
-import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox } from '../model';
+import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox, TransitionOwner } from '../model';
 import { randomHex, validateIfname } from '../names';
 import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
@@ -117,7 +117,6 @@ async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox
     ifname: own ? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
     defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined, location: locationIn(core, networkStore(core, net)),
-    transition: 'connecting', transitionOwner: transitionOwner(),
   };
   for (const pool of net.ipam) {
     const v6 = splitCidr(pool.subnet).family === 6;
@@ -129,6 +128,8 @@ async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox
   ep.defaultRoute6 = (ep.defaultRoute6 && !!ep.ipv6) || undefined;
   ep.ports = await reservePorts(t, ep, requests);
   t.put(keys.endpoint(net.id, ep.id), ep, owner);
+  // Until connect's last step: a process killed midway leaves this for reapStaleEndpoints.
+  markChanging(t, ep, owner);
   if (local === t) t.put(keys.sandboxEndpoint(sb.id, ep.id), net.id);
   return ep;
 }
@@ -177,6 +178,7 @@ export async function forgetEndpoint(core: Core, net: Network, ep: Endpoint): Pr
     await core.ipam.releaseOwner(t, ep.id);
     for (const b of ep.ports) await t.delete(keys.portBinding(b.protocol, b.hostPort, b.hostIp));
     await t.delete(keys.endpoint(ep.networkId, ep.id));
+    await t.delete(keys.changing(ep.networkId, ep.id));
     if (store === core.local) await t.delete(keys.sandboxEndpoint(ep.sandboxId, ep.id));
   });
   if (store !== core.local) {
@@ -187,13 +189,27 @@ export async function forgetEndpoint(core: Core, net: Network, ep: Endpoint): Pr
   }
 }
 
-/** Writes the endpoint back after the kernel work, only if no disconnect or sandbox rm removed it meanwhile. */
-async function updateEndpoint(core: Core, net: Network, ep: Endpoint): Promise<void> {
+/** What keys.changing holds: the process connecting the endpoint, and for the cluster store its host. */
+interface ChangeMark extends TransitionOwner {
+  host?: string;
+}
+
+/** Marks ep as being changed by this process: if it dies before the last step, reapStaleEndpoints removes the endpoint. */
+function markChanging(t: StoreTxn, ep: Endpoint, owner: PutOptions): void {
+  t.put(keys.changing(ep.networkId, ep.id), { ...transitionOwner(), host: ep.location?.host } satisfies ChangeMark, owner);
+}
+
+/**
+ * Connect's last step: writes the endpoint back after the kernel work and clears its changing
+ * mark, only if no disconnect or sandbox rm removed it meanwhile.
+ */
+async function completeEndpoint(core: Core, net: Network, ep: Endpoint): Promise<void> {
   const store = networkStore(core, net);
   const owner = await ownedBy(core, store);
   await store.txn(async (t) => {
     if (!(await t.get(keys.endpoint(net.id, ep.id)))) throw new ConflictError(`endpoint of ${ep.name} on network ${net.name} was removed while being connected`);
     t.put(keys.endpoint(net.id, ep.id), ep, owner);
+    await t.delete(keys.changing(net.id, ep.id));
   });
   if (store !== core.local) await core.local.txn(async (t) => t.put(mirrorKey(net.id, ep.id), ep));
 }
@@ -232,10 +248,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
     if (opts.hairpin && driver.setHairpin) await driver.setHairpin(net, ep, true);
     if (egress) await joinEgress(core, sb, egress, opts, undo);
     await refreshSandboxFiles(core, sb);
-    // The last step: the endpoint is whole. Until here a crash leaves it "connecting", for reapStaleEndpoints.
-    delete ep.transition;
-    delete ep.transitionOwner;
-    await updateEndpoint(core, net, ep);
+    await completeEndpoint(core, net, ep);
     undo.commit();
     debug(`connected ${sb.name} to ${net.name} as ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''}`);
     return ep;
@@ -248,29 +261,36 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
 }
 
 /**
- * Finishes what a connect killed midway left (an endpoint still "connecting" whose process is gone):
- * the endpoint is removed as far as it got — interface, host end, ports, addresses, record — as a
- * disconnect would. The runtime's later DEL, or the user's next command, then finds it gone. Returns
+ * Finishes what a connect killed midway left (an endpoint still marked changing whose process is
+ * gone): the endpoint is removed as far as it got — interface, host end, ports,
+ * addresses, record — as a disconnect would. The runtime's later DEL, or the user's next command, then finds it gone. Returns
  * the sandbox names concerned.
  */
 export async function reapStaleEndpoints(core: Core): Promise<string[]> {
   const reaped: string[] = [];
   const self = core.cluster?.settings.host;
   for (const store of stores(core)) {
-    for (const { value: ep } of await store.list<Endpoint>('endpoint/')) {
-      if (ep.transition !== 'connecting' || !ownerGone(ep.transitionOwner)) continue;
-      if (store !== core.local && ep.location?.host !== self) continue;
-      const net = await networkById(core, ep.networkId);
-      const sb = await core.local.get<Sandbox>(keys.sandbox(ep.sandboxId));
+    // The marks only: a prefix that is empty unless a connect is under way or was killed.
+    for (const { key, value: mark } of await store.list<ChangeMark>('endpoint-changing/')) {
+      if (!ownerGone(mark) || (store !== core.local && mark.host !== self)) continue;
+      const [, networkId, endpointId] = key.split('/');
+      const ep = await store.get<Endpoint>(keys.endpoint(networkId, endpointId));
+      const net = await networkById(core, networkId);
+      const sb = ep && (await core.local.get<Sandbox>(keys.sandbox(ep.sandboxId)));
       try {
-        if (net && sb) await removeEndpoint(core, net, sb, ep);
-        else if (net) {
+        if (ep && net && sb) await removeEndpoint(core, net, sb, ep);
+        else if (ep && net) {
           await driverOf(core, net).deleteEndpoint(net, ep);
           await forgetEndpoint(core, net, ep);
-        } else await store.txn(async (t) => t.delete(keys.endpoint(ep.networkId, ep.id)));
-        reaped.push(ep.name);
+        } else {
+          await store.txn(async (t) => {
+            await t.delete(keys.endpoint(networkId, endpointId));
+            await t.delete(key);
+          });
+        }
+        if (ep) reaped.push(ep.name);
       } catch (err) {
-        debug(`reap endpoint ${ep.id} of ${ep.name}: ${(err as Error).message}`);
+        debug(`reap endpoint ${endpointId}: ${(err as Error).message}`);
       }
     }
   }

@@ -126,6 +126,8 @@ export const keys = {
   endpoint: (networkId: string, id: string) => `endpoint/${networkId}/${id}`,
   /** Index sandbox → its endpoints (value: network id). */
   sandboxEndpoint: (sandboxId: string, endpointId: string) => `sandbox-ep/${sandboxId}/${endpointId}`,
+  /** Marks an endpoint a process is connecting (value: that process), cleared by its last step: one left by a dead process is found by a prefix scan. */
+  changing: (networkId: string, endpointId: string) => `endpoint-changing/${networkId}/${endpointId}`,
   sandbox: (id: string) => `sandbox/${id}`,
   sandboxName: (name: string) => `sandbox-name/${name}`,
   /** Published host ports, grouped by protocol and port so every address on one port is one prefix scan. */

@@ -26,3 +26,13 @@ export function storeKeys(): string[] {
     db.close();
   }
 }
+
+/** Every record (key and parsed value) of the store file at file: the test's, or a simulated host's. */
+export function storeRecords(file = storeFile()): { key: string; value: any }[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 30000 });
+  try {
+    return db.prepare<[], { key: string; value: string }>('SELECT key, value FROM kv ORDER BY key').all().map((r) => ({ key: r.key, value: JSON.parse(r.value) }));
+  } finally {
+    db.close();
+  }
+}

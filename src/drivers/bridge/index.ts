@@ -1,7 +1,6 @@
 /** The bridge driver: a Linux bridge per network, a veth pair per endpoint, the gateway on the bridge. */
 import { ConflictError } from '../../errors';
 import { macFromIpv4, splitCidr } from '../../kernel/addr';
-import { isNotFound } from '../../kernel/netlink';
 import { log } from '../../log';
 import type { Endpoint, Network } from '../../model';
 import { Undo } from '../../undo';
@@ -155,12 +154,9 @@ export class BridgeDriver implements NetworkDriver {
     if (sandbox) await sandbox.netlink.deleteLink(ep.ifname);
   }
 
+  /** The host end (a missing one counts as removed: deleting the sandbox's end took it along). */
   async deleteEndpoint(_net: Network, ep: Endpoint): Promise<void> {
-    try {
-      await this.ctx.host.deleteLink(hostVethName(ep));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await this.ctx.host.deleteLink(hostVethName(ep));
   }
 
   async setHairpin(_net: Network, ep: Endpoint, on: boolean): Promise<void> {

@@ -11,8 +11,9 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { createCluster, type SimHost } from '../../helpers/hosts';
+import { prng } from '../../helpers/prng';
+import { storeRecords } from '../../helpers/store-state';
 
 // A fixed seed by default, so CI replays a known run; TSNET_CHAOS_SEED=random explores new ones.
 const SEED = process.env.TSNET_CHAOS_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.TSNET_CHAOS_SEED ?? 2);
@@ -20,29 +21,8 @@ const KILLS = Number(process.env.TSNET_CHAOS_KILLS ?? 200);
 const tag = `c${process.pid.toString(36).slice(-4)}`;
 const CNI = path.join(__dirname, '..', '..', '..', 'plugins', 'cni', 'main.js');
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Rec { key: string; value: any }
-
 /** The host's store, read directly (WAL: safe beside the daemon). */
-function storeRecords(h: SimHost): Rec[] {
-  const db = new Database(path.join(h.stateDir, 'state.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT key, value FROM kv ORDER BY key').all() as { key: string; value: string }[]).map((r) => ({ key: r.key, value: JSON.parse(r.value) }));
-  } finally {
-    db.close();
-  }
-}
+const storeOf = (h: SimHost) => storeRecords(path.join(h.stateDir, 'state.db'));
 
 describe('chaos: SIGKILLs at random moments, then store and kernel agree and cleanup leaves nothing', function () {
   this.timeout(900000);
@@ -92,7 +72,7 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
     await ok(['create', '--subnet', '10.62.0.0/24', 'b']);
     await ok(['sandbox', 'create', 'warm', '--network', 'a']);
     await ok(['sandbox', 'rm', 'warm']);
-    const baseline = { kernel: await kernel(), keys: storeRecords(h).map((r) => r.key) };
+    const baseline = { kernel: await kernel(), keys: storeOf(h).map((r) => r.key) };
 
     const cniIds: string[] = [];
     let kills = 0, ops = 0, port = 20000;
@@ -139,7 +119,7 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
     await new Promise((r) => setTimeout(r, 1500));
     await ensureDaemon();
     await ok(['system', 'gc']);
-    const recs = storeRecords(h);
+    const recs = storeOf(h);
     const sandboxes = recs.filter((r) => r.key.startsWith('sandbox/')).map((r) => r.value);
     const endpoints = recs.filter((r) => r.key.startsWith('endpoint/')).map((r) => r.value);
     const k = await kernel();
@@ -172,7 +152,7 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
       const del = await cniCall('DEL', 'a', id).done;
       assert.equal(del.status, 0, `CNI DEL ${id}: ${del.stdout}${del.stderr}`);
     }
-    for (const sb of storeRecords(h).filter((r) => r.key.startsWith('sandbox/')).map((r) => r.value)) await ok(['sandbox', 'rm', sb.name]);
+    for (const sb of storeOf(h).filter((r) => r.key.startsWith('sandbox/')).map((r) => r.value)) await ok(['sandbox', 'rm', sb.name]);
     await h.tsnet(['rm', 'c']);
     await sh(`for n in $(ls /run/netns | grep '^cc${tag}'); do ip netns del $n; done`);
     const end = await kernel();
@@ -180,6 +160,6 @@ describe('chaos: SIGKILLs at random moments, then store and kernel agree and cle
     assert.deepEqual(end.links, baseline.kernel.links);
     assert.deepEqual(end.addrs, baseline.kernel.addrs);
     assert.equal(end.ruleset, baseline.kernel.ruleset);
-    assert.deepEqual(storeRecords(h).map((r) => r.key).filter((key) => !/^(host\/|ipam\/last\/)/.test(key)), baseline.keys.filter((key) => !/^(host\/|ipam\/last\/)/.test(key)));
+    assert.deepEqual(storeOf(h).map((r) => r.key).filter((key) => !/^(host\/|ipam\/last\/)/.test(key)), baseline.keys.filter((key) => !/^(host\/|ipam\/last\/)/.test(key)));
   });
 });

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { prng } from '../../helpers/prng';
 
 /** Where the corpus lives, from build/test/unit/dns or test/unit/dns alike. */
 export const CORPUS_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../../..' : '../../..', 'fixtures/dns/packets');
@@ -43,16 +44,6 @@ function question(n: string | Buffer, type = 1, cls = 1): Buffer {
 /** An OPT record: udp size, version, rdata. */
 function opt(size = 1232, version = 0, rdata = Buffer.alloc(0), rdlen = rdata.length): Buffer {
   return Buffer.concat([Buffer.from([0]), u16(41, size), Buffer.from([0, version, 0, 0]), u16(rdlen), rdata]);
-}
-
-/** Deterministic PRNG (mulberry32), so the corpus is the same on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every corpus packet by file name. */
