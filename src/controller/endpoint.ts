@@ -189,7 +189,7 @@ export async function forgetEndpoint(core: Core, net: Network, ep: Endpoint): Pr
   }
 }
 
-/** What keys.changing holds: the process connecting the endpoint, and for the cluster store its host. */
+/** What keys.changing holds: the process connecting or removing the endpoint, and for the cluster store its host. */
 interface ChangeMark extends TransitionOwner {
   host?: string;
 }
@@ -261,8 +261,8 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
 }
 
 /**
- * Finishes what a connect killed midway left (an endpoint still marked changing whose process is
- * gone): the endpoint is removed as far as it got — interface, host end, ports,
+ * Finishes what a connect or a removal killed midway left (an endpoint still marked changing whose
+ * process is gone): the endpoint is removed as far as it got — interface, host end, ports,
  * addresses, record — as a disconnect would. The runtime's later DEL, or the user's next command, then finds it gone. Returns
  * the sandbox names concerned.
  */
@@ -270,7 +270,7 @@ export async function reapStaleEndpoints(core: Core): Promise<string[]> {
   const reaped: string[] = [];
   const self = core.cluster?.settings.host;
   for (const store of stores(core)) {
-    // The marks only: a prefix that is empty unless a connect is under way or was killed.
+    // The marks only: a prefix that is empty unless a change is under way or was killed.
     for (const { key, value: mark } of await store.list<ChangeMark>('endpoint-changing/')) {
       if (!ownerGone(mark) || (store !== core.local && mark.host !== self)) continue;
       const [, networkId, endpointId] = key.split('/');
@@ -294,7 +294,7 @@ export async function reapStaleEndpoints(core: Core): Promise<string[]> {
       }
     }
   }
-  if (reaped.length) debug(`reaped endpoints a crashed connect left half-made: ${reaped.join(', ')}`);
+  if (reaped.length) debug(`reaped endpoints a crashed connect or removal left half-made: ${reaped.join(', ')}`);
   return reaped;
 }
 
@@ -366,6 +366,12 @@ export async function removeEndpoint(core: Core, net: Network, sb: Sandbox, ep: 
     if (!(err instanceof NotFoundError)) throw err;
   }
   try {
+    // A removal killed midway (interface gone, record kept) is finished by reapStaleEndpoints.
+    const store = networkStore(core, net);
+    const owner = await ownedBy(core, store);
+    await store.txn(async (t) => {
+      if (await t.get(keys.endpoint(ep.networkId, ep.id))) markChanging(t, ep, owner);
+    });
     if (ep.ports.length) await core.firewall.unpublishPorts(firewallEndpoint(net, ep));
     await driver.leave(net, ep, handle);
     await driver.deleteEndpoint(net, ep);

@@ -126,7 +126,7 @@ export const keys = {
   endpoint: (networkId: string, id: string) => `endpoint/${networkId}/${id}`,
   /** Index sandbox → its endpoints (value: network id). */
   sandboxEndpoint: (sandboxId: string, endpointId: string) => `sandbox-ep/${sandboxId}/${endpointId}`,
-  /** Marks an endpoint a process is connecting (value: that process), cleared by its last step: one left by a dead process is found by a prefix scan. */
+  /** Marks an endpoint a process is connecting or removing (value: that process), cleared by its last step: one left by a dead process is found by a prefix scan. */
   changing: (networkId: string, endpointId: string) => `endpoint-changing/${networkId}/${endpointId}`,
   sandbox: (id: string) => `sandbox/${id}`,
   sandboxName: (name: string) => `sandbox-name/${name}`,

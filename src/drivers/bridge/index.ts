@@ -7,7 +7,7 @@ import { Undo } from '../../undo';
 import type { DriverCapabilities, DriverContext, DriverData, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, NetworkInfo, SandboxHandle } from '../driver';
 import { addRoutes, gatewayOf } from '../routes';
 import { attachVeth, hostVethName } from '../veth';
-import { type BridgeConfig, normalizeBridgeOptions, parseBridgeOptions } from './options';
+import { type BridgeConfig, normalizeBridgeOptions, ownBridgeName, parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
 
@@ -104,7 +104,8 @@ export class BridgeDriver implements NetworkDriver {
     const h = this.ctx.host;
     const data = net.driverData as BridgeData;
     const device = net.info.device!;
-    if (data.createdBridge) {
+    // A bridge named from the network's id is tsnet's even when a create killed midway never recorded making it.
+    if (data.createdBridge || device === ownBridgeName(net.id)) {
       await h.deleteLink(device);
       return;
     }

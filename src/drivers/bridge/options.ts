@@ -87,7 +87,7 @@ export function parseBridgeOptions(id: string, options: Record<string, string>, 
   const isDefault = options[BridgeOption.defaultBridge] === 'true';
   if (isDefault && options[DEFAULT_NETWORK_OPTION] !== 'true') throw new InvalidArgumentError(`option ${BridgeOption.defaultBridge} is reserved for the predefined network "bridge"`);
   const named = options[BridgeOption.name] !== undefined;
-  const bridgeName = options[BridgeOption.name] ?? (isDefault ? DEFAULT_BRIDGE_DEVICE : `br-${id.slice(0, 12)}`);
+  const bridgeName = options[BridgeOption.name] ?? (isDefault ? DEFAULT_BRIDGE_DEVICE : ownBridgeName(id));
   validateIfname(bridgeName, `bridge name (${BridgeOption.name})`);
   let mtu: number | undefined;
   if (options[BridgeOption.mtu] !== undefined) {
@@ -134,9 +134,12 @@ export function cniBridgeDifference(net: { id: string; options: Record<string, s
   return undefined;
 }
 
+/** The bridge name tsnet makes from a network's id: no operator's device, so always tsnet's own. */
+export const ownBridgeName = (networkId: string): string => `br-${networkId.slice(0, 12)}`;
+
 /** The bridge a Docker engine's network gets (Docker's plugin protocol names it by the network id). */
 export function engineBridgeOptions(networkId: string): Record<string, string> {
-  return { [BridgeOption.name]: `br-${networkId.slice(0, 12)}` };
+  return { [BridgeOption.name]: ownBridgeName(networkId) };
 }
 
 /** Options of a bridge that serves as another driver's way out (the overlay's gateway bridge): masquerade on, icc off. */
