@@ -18,6 +18,7 @@ import {
 } from './constants';
 import { IptablesBackend } from './iptables';
 import { withFileLock } from '../kernel/lock';
+import { type Firewalld, SystemFirewalld } from './firewalld';
 import { NftablesBackend } from './nftables';
 import { hostIpsOverlap, hostPortInUse } from './ports';
 import {
@@ -60,12 +61,15 @@ export interface FirewallDeps {
   setSysctl(key: string, value: string): void;
   hostPortInUse(protocol: Protocol, hostIp: string, port: number): Promise<boolean>;
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** firewalld, whose zones must hold tsnet's bridges while it runs (absent: not consulted). */
+  firewalld?: Firewalld;
 }
 
 const KERNEL_DEPS: FirewallDeps = {
   setSysctl: (key, value) => void setSysctl(key, value),
   hostPortInUse,
   withLock: (fn) => withFileLock(FIREWALL_LOCK, fn),
+  firewalld: new SystemFirewalld(),
 };
 
 const noNetwork = (ep: FirewallEndpoint) => new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);
@@ -91,6 +95,7 @@ export class KernelFirewall implements Firewall {
     });
     // Forwarding goes on only once isolation is in place, so a failed setup opens nothing.
     this.enableForwarding(net, rules);
+    await this.deps.firewalld?.bind(net.bridge);
     debug(`network ${net.name} (${net.bridge}) set up with ${this.backend}`);
   }
 
@@ -98,7 +103,9 @@ export class KernelFirewall implements Firewall {
   async missing(nets: FirewallNetwork[]): Promise<FirewallNetwork[]> {
     if (!nets.length) return [];
     const state = await this.impl.list();
-    return nets.filter((n) => !state.base || !state.bridges.includes(n.bridge));
+    // While firewalld runs, a bridge it no longer holds (its reload drops runtime bindings) is missing too.
+    const bound = await this.deps.firewalld?.zoneInterfaces();
+    return nets.filter((n) => !state.base || !state.bridges.includes(n.bridge) || (bound && !bound.has(n.bridge)));
   }
 
   /** See Firewall.teardownNetwork. */
@@ -110,6 +117,8 @@ export class KernelFirewall implements Firewall {
       await this.impl.remove(networkOwner(net.id), { base: last, networks: [rules], ports: [] }, state);
       debug(`network ${net.name} (${net.bridge}) torn down${last ? ', last one: base removed' : ''}`);
     });
+    // A binding left behind names a bridge that is gone: harmless, so a firewalld error does not fail the removal.
+    await this.deps.firewalld?.unbind(net.bridge).catch((err: Error) => debug(`unbinding ${net.bridge} from firewalld: ${err.message}`));
   }
 
   /** See Firewall.publishPorts. */
