@@ -10,7 +10,7 @@ export { type DaemonHandle, type ResidentService, runDaemon, runDaemonRole } fro
 export { type DaemonRole, superviseDaemon } from './daemon/supervisor';
 export { daemonNotifier } from './daemon/client';
 export { remoteController } from './daemon/rpc';
-export { type DaemonConfig, defaultStateDir, loadDaemonConfig, parseDaemonConfig } from './config';
+export { checkDaemonConfig, type ConfigReport, type DaemonConfig, defaultStateDir, ignoredKeysLine, loadDaemonConfig, parseDaemonConfig, readDaemonConfig, RELOADABLE_KEYS, TSNET_KEYS } from './config';
 export * from './errors';
 export type * from './model';
 export { driverNames } from './drivers/registry';
