@@ -24,7 +24,8 @@ export function crossKeyProblems(c: DaemonConfig): string[] {
   if (gw) {
     const subnet = c.bip ?? fixed;
     const what = c.bip ? 'bip' : 'fixed-cidr';
-    if (subnet && !contains(subnet, gw)) out.push(`"default-gateway": ${gw} is not inside ${what} ${subnet}`);
+    if (!subnet && !c.bridge) out.push(`"default-gateway": ${gw} needs "bip" or "fixed-cidr", the subnet it must lie inside`);
+    else if (subnet && !contains(subnet, gw)) out.push(`"default-gateway": ${gw} is not inside ${what} ${subnet}`);
     else if (subnet && isEdge(subnet, gw)) out.push(`"default-gateway": ${gw} is the network or broadcast address of ${canonicalSubnet(subnet)}`);
     else if (c.bip && splitCidr(c.bip).ip === gw) out.push(`"default-gateway": ${gw} is the bridge's own address (bip ${c.bip}); leave default-gateway out for that`);
   }

@@ -210,6 +210,7 @@ export class Controller {
 
   /** Creates a sandbox and joins its first network (`tsnet sandbox create`, `tsnet run`). */
   async createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+    if (opts.network === undefined && this.core.config.bridge === 'none') throw new InvalidArgumentError('no default network: the daemon config sets "bridge": "none"; pass --network <name>, or remove "bridge" from daemon.json');
     const first = opts.network === undefined ? 'bridge' : opts.network;
     if (first !== null && !first.startsWith('container:') && (await this.viaDaemon(first))) return this.remote!.call('createSandbox', [opts]);
     const sb = await createSandbox(this.core, opts);
