@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config';
 import { createDrivers } from '../drivers/registry';
-import { type BackendName, createFirewall } from '../firewall/firewall';
+import { type BackendName, createFirewall, type FirewallPolicy } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { runInteractive } from '../kernel/exec';
@@ -65,6 +65,11 @@ export interface AttachmentState {
   routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
 }
 
+/** The daemon config's firewall keys as the firewall takes them. */
+export function firewallPolicy(config: DaemonConfig): FirewallPolicy {
+  return { enabled: config.iptables !== false, ipv6: config.ip6tables !== false, ipForward: config['ip-forward'] !== false };
+}
+
 const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
@@ -105,10 +110,11 @@ export class Controller {
       await local.close();
       throw err;
     }
-    const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
+    const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'], policy: firewallPolicy(config) });
     const settings = global ? clusterSettings(config) : undefined;
     const core: Core = {
-      local, global, ipam: createIpam(), drivers: createDrivers({ host, config, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
+      // The pools are read on every request: a daemon reloads them on SIGHUP.
+      local, global, ipam: createIpam({ localPools: () => core.config['default-address-pools'] }), drivers: createDrivers({ host, get config() { return core.config; }, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
       cluster: global && settings ? { settings, lease: () => attachHostLease(global, stateDir) } : undefined,
     };
     if (remote) core.remoteGlobals = () => remoteGlobalNetworks(remote);
