@@ -9,6 +9,7 @@ export { log, type Logger } from './log';
 export { type DaemonHandle, type ResidentService, runDaemon, runDaemonRole } from './daemon/daemon';
 export { type DaemonRole, superviseDaemon } from './daemon/supervisor';
 export { daemonNotifier } from './daemon/client';
+export { daemonConfigCopy } from './daemon/config-copy';
 export { remoteController } from './daemon/rpc';
 export { checkDaemonConfig, type ConfigReport, type DaemonConfig, defaultStateDir, ignoredKeysLine, loadDaemonConfig, parseDaemonConfig, readDaemonConfig, RELOADABLE_KEYS, TSNET_KEYS } from './config';
 export * from './errors';

@@ -1,8 +1,8 @@
 /** The Controller: the one core every face (CLI, CNI plugin, Docker plugin, an embedding engine) drives. */
 import * as path from 'node:path';
-import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config';
+import { type DaemonConfig, defaultStateDir, loadDaemonConfig, type TsnetKey } from '../config';
 import { createDrivers } from '../drivers/registry';
-import { type BackendName, createFirewall, type FirewallPolicy } from '../firewall/firewall';
+import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { runInteractive } from '../kernel/exec';
@@ -16,6 +16,8 @@ import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
 import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
+import { firewallPolicy, reloadConfig } from './reload';
+import { reshapeDefaultBridge } from './reshape';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { connect, type ConnectOptions, disconnect, reapStaleEndpoints } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
@@ -65,16 +67,11 @@ export interface AttachmentState {
   routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
 }
 
-/** The daemon config's firewall keys as the firewall takes them. */
-export function firewallPolicy(config: DaemonConfig): FirewallPolicy {
-  return { enabled: config.iptables !== false, ipv6: config.ip6tables !== false, ipForward: config['ip-forward'] !== false };
-}
-
 const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
 export class Controller {
-  private constructor(private readonly core: Core, private readonly remote?: RemoteCalls) {}
+  private constructor(private readonly core: Core, private readonly remote?: RemoteCalls, private readonly firewallBackend?: BackendName) {}
 
   /** Whether ref names a network of this host's store (else, with a daemon to go through, it may be global). */
   private async isLocal(ref: string): Promise<boolean> {
@@ -118,7 +115,7 @@ export class Controller {
       cluster: global && settings ? { settings, lease: () => attachHostLease(global, stateDir) } : undefined,
     };
     if (remote) core.remoteGlobals = () => remoteGlobalNetworks(remote);
-    const ctl = new Controller(core, remote);
+    const ctl = new Controller(core, remote, opts.firewallBackend);
     try {
       await ensurePredefined(core);
       // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
@@ -138,6 +135,24 @@ export class Controller {
   /** The state directory in use. */
   get stateDir(): string {
     return this.core.stateDir;
+  }
+
+  /** The daemon config in use (what a daemon reloaded included). */
+  get config(): DaemonConfig {
+    return this.core.config;
+  }
+
+  /**
+   * Takes a new daemon config as a running daemon does on SIGHUP (see reload.ts): dns*,
+   * default-address-pools and the firewall keys apply from now on, the others at a restart.
+   */
+  reloadConfig(next: DaemonConfig, opts: { firewall?: boolean } = {}): Promise<{ reloaded: TsnetKey[]; needRestart: TsnetKey[] }> {
+    return reloadConfig(this.core, next, { backend: this.firewallBackend, ...opts });
+  }
+
+  /** Re-shapes the default bridge to the config if it changed and no sandbox is on it (a daemon does at start); the line to log, if any. */
+  reshapeDefaultBridge(): Promise<string | undefined> {
+    return reshapeDefaultBridge(this.core);
   }
 
   /** Creates a network (`tsnet create`). */

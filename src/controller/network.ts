@@ -194,9 +194,10 @@ async function forgetNetwork(core: Core, net: Network): Promise<void> {
 }
 
 /** Deletes a network; refused while endpoints are attached (naming them) and for the predefined ones. */
-export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
+export async function deleteNetwork(core: Core, ref: string, opts: { reshaping?: boolean } = {}): Promise<Network> {
   const found = await findNetwork(core, ref);
-  if (isPredefined(found)) throw new ConflictError(`network ${found.name}: ${found.name} is a pre-defined network and cannot be removed`);
+  // Only the daemon re-shaping the default bridge to a changed config removes a predefined network.
+  if (isPredefined(found) && !opts.reshaping) throw new ConflictError(`network ${found.name}: ${found.name} is a pre-defined network and cannot be removed`);
   // The check and the mark are one transaction: a connect racing this delete either lands first
   // (and the delete is refused) or sees the mark (and is refused).
   const net = await networkStore(core, found).txn(async (t) => {

@@ -20,6 +20,8 @@ export type DaemonRole = 'resolver' | 'services';
 export interface Supervisor {
   /** Current pid of each child. */
   pids(): Record<DaemonRole, number | undefined>;
+  /** Sends a signal to both children (SIGHUP: take the config file again). */
+  signal(sig: NodeJS.Signals): void;
   /** Stops both children (services first, so nothing syncs a resolver that is gone) and releases the pid file. */
   close(): Promise<void>;
 }
@@ -40,6 +42,12 @@ export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRol
   }
   return {
     pids: () => ({ resolver: children.resolver.pid(), services: children.services.pid() }),
+    signal(sig) {
+      for (const child of Object.values(children)) {
+        const pid = child.pid();
+        if (pid) process.kill(pid, sig);
+      }
+    },
     async close() {
       await children.services.stop();
       await children.resolver.stop();

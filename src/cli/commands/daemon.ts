@@ -6,7 +6,7 @@
  */
 import { type Command, Option } from 'commander';
 import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
-import { checkDaemonConfig, type ConfigReport, type DaemonConfig, type DaemonRole, defaultStateDir, ignoredKeysLine, InvalidArgumentError, readDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
+import { checkDaemonConfig, type ConfigReport, type DaemonConfig, type DaemonRole, defaultStateDir, describe, ignoredKeysLine, InvalidArgumentError, readDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
 interface DaemonFlags {
   dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string;
@@ -56,6 +56,23 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
   return [...argv, ...clusterArgv(f)];
+}
+
+/**
+ * On SIGHUP, reads the config file again: a valid one goes to take(), an invalid one is logged in one
+ * line and the running config stays.
+ */
+function onReload(f: DaemonFlags, take: (next: DaemonConfig) => Promise<void> | void): void {
+  process.on('SIGHUP', () => {
+    let next: DaemonConfig;
+    try {
+      next = daemonConfig(f);
+    } catch (err) {
+      process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}; keeping the running config\n`);
+      return;
+    }
+    void Promise.resolve(take(next)).catch((err) => process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}\n`));
+  });
 }
 
 /** Resolves on SIGTERM or SIGINT. */
@@ -125,8 +142,11 @@ export function registerDaemonCommand(program: Command): void {
       // DNS must keep working when a service cannot start: another daemon (another state directory)
       // may already serve Docker, and the shim runs CNI commands through node without the socket.
       const onServiceError = (msg: string) => process.stderr.write(`tsnet daemon: ${msg}\n`);
+      const onLog = onServiceError;
       if (f.role === 'resolver' || f.role === 'services') {
-        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, config: daemonConfig(f), services: f.role === 'services' ? services(f) : [], onServiceError, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, config: daemonConfig(f), services: f.role === 'services' ? services(f) : [], onServiceError, onLog, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        // The supervisor checked the file before passing SIGHUP on: a child only takes it.
+        onReload(f, (next) => part.reload(next));
         await untilSignal();
         await part.close();
         return;
@@ -134,7 +154,8 @@ export function registerDaemonCommand(program: Command): void {
       if (f.role === 'all') {
         const report = daemonConfigReport(f);
         sayAboutConfig(report);
-        const daemon = await runDaemon({ stateDir: root.stateDir, config: report.config, services: services(f), onServiceError });
+        const daemon = await runDaemon({ stateDir: root.stateDir, config: report.config, services: services(f), onServiceError, onLog });
+        onReload(f, (next) => daemon.reload(next));
         await untilSignal();
         await daemon.close();
         return;
@@ -143,6 +164,7 @@ export function registerDaemonCommand(program: Command): void {
       // Checked here, so a bad flag fails the command rather than every restart of a child.
       sayAboutConfig(daemonConfigReport(f));
       const supervisor = superviseDaemon({ stateDir, childArgv: (role) => childArgv(f, stateDir, role), outputFd: 2 });
+      onReload(f, () => supervisor.signal('SIGHUP'));
       await untilSignal();
       await supervisor.close();
     });
