@@ -127,6 +127,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
   const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config, notifier: { networksChanged: () => syncNow() } });
   const paths = daemonPaths(controller.stateDir);
   claimPidFile(paths.pid);
+  withdrawDaemonConfig(controller.stateDir);
   const resolver = await serveResolver(controller);
   syncNow = resolver.sync;
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);

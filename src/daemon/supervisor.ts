@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { type SupervisedChild, spawnSupervised } from '../kernel/exec';
 import { log } from '../log';
+import { withdrawDaemonConfig } from './config-copy';
 import { claimPidFile } from './pidfile';
 import { daemonPaths } from './paths';
 
@@ -30,6 +31,8 @@ export interface Supervisor {
 export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRole): string[]; env?: NodeJS.ProcessEnv; outputFd?: number }): Supervisor {
   const paths = daemonPaths(o.stateDir);
   claimPidFile(paths.pid);
+  // A copy a killed daemon left must not pass for this one's before the services child publishes its own.
+  withdrawDaemonConfig(o.stateDir);
   // The children write where the supervisor does (a terminal, the journal, the log of a daemon started on demand).
   const logFd = o.outputFd ?? fs.openSync(paths.log, 'a');
   const children = {} as Record<DaemonRole, SupervisedChild>;
