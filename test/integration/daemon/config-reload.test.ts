@@ -28,12 +28,12 @@ logged() { for i in $(seq 100); do [ "$(grep -cF -- "$1" $err)" -ge "\${2:-1}" ]
 describe('daemon config: bad files, SIGHUP, re-shaping', function () {
   this.timeout(240000);
 
-  it('refuses every file of the bad-config corpus in one clear line with exit 2, --validate and commands alike, changing nothing on the host', () => {
+  it('refuses every file of the bad-config corpus in one clear line with exit 2, --validate and a command alike, changing nothing on the host', () => {
     const files = fs.readdirSync(INVALID).filter((f) => f.endsWith('.json')).sort();
     const r = inFreshHost(`snapshot() { ip -o link; ip -o addr; nft list ruleset; cat /proc/sys/net/ipv4/ip_forward; ls /run/netns; find $TSNET_STATE_DIR; }
       snapshot > /tmp/before-$$
       for f in ${files.join(' ')}; do
-        for cmd in "daemon --validate" "ls" "sandbox create x"; do
+        for cmd in "daemon --validate" "sandbox create x"; do
           set +e; TSNET_CONFIG=${INVALID}/$f tsnet $cmd > /tmp/out-$$ 2> /tmp/err-$$; rc=$?; set -e
           echo "== $f $cmd rc=$rc stdout=$(wc -c < /tmp/out-$$) lines=$(wc -l < /tmp/err-$$)"; cat /tmp/err-$$
         done
@@ -43,7 +43,7 @@ describe('daemon config: bad files, SIGHUP, re-shaping', function () {
     assert.match(r.stdout, /host-unchanged\n$/);
     for (const f of files) {
       const expected = fs.readFileSync(path.join(INVALID, f.replace(/\.json$/, '.error')), 'utf8').trim();
-      for (const cmd of ['daemon --validate', 'ls', 'sandbox create x']) {
+      for (const cmd of ['daemon --validate', 'sandbox create x']) {
         const m = new RegExp(`== ${f.replace(/\./g, '\\.')} ${cmd} rc=(\\d+) stdout=(\\d+) lines=(\\d+)\\n(.*)\\n`).exec(r.stdout);
         assert.ok(m, `${f} ${cmd}: ${r.stdout}`);
         assert.deepEqual(m.slice(1, 4), ['2', '0', '1'], `${f} ${cmd}: ${m[0]}`);
