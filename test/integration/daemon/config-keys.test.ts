@@ -147,9 +147,12 @@ describe('daemon.json networking keys in the kernel', function () {
   });
 
   it('ip6tables false: IPv4 rules only', () => {
-    const out = withConfig('ip6tables', 'tsnet sandbox create a >/dev/null; nft list set inet tsnet local4; nft list set inet tsnet local6');
+    const rules = 'tsnet sandbox create a >/dev/null; nft list set inet tsnet local4; nft list set inet tsnet local6';
+    const out = withConfig('ip6tables', rules);
     assert.match(out, /"tsnet0" \. 172\.17\.0\.0\/16/);
     assert.doesNotMatch(out, /"tsnet0" \. fd/);
+    // The same bridge with ip6tables left on has its IPv6 subnet in the rules.
+    assert.match(withConfig('ipv6', rules), /"tsnet0" \. fd[0-9a-f:]+\/64/);
   });
 
   it('bridge none: no default network; run without --network names the fix', () => {
@@ -168,6 +171,13 @@ describe('daemon.json networking keys in the kernel', function () {
     assert.match(out, /eth0\s+inet 10\.126\.0\.\d+\/24/);
     assert.match(out, /tsnet0.*does not exist/);
     assert.match(out, /br-ops0\s+inet 10\.126\.0\.1\/24 [\s\S]*br-ops0: .* mtu 1450 /);
+  });
+
+  it('bridge <name> naming no device: every command says so in one line and makes nothing', () => {
+    const r = inFreshHost('tsnet daemon --validate; tsnet ls || echo "exit $?"; ip -o link | wc -l', { TSNET_CONFIG: path.join(VALID, 'bridge-adopt.json') });
+    assert.equal(r.status, 0, r.out);
+    assert.equal(r.stdout, 'configuration OK\nexit 2\n1\n');
+    assert.equal(r.stderr, 'tsnet: daemon config: "bridge": br-ops0 names no device on this host; create the bridge first, or remove the key to use tsnet\'s own\n');
   });
 
   it('userland-proxy and keys of other parts of dockerd: said by --validate and the daemon only, in one line', () => {
