@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
+import { CLI } from '../../helpers/cli';
 import { inFreshHost } from '../../helpers/fresh-host';
 
 const VALID = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'daemon', 'valid');
@@ -185,6 +186,12 @@ describe('daemon.json networking keys in the kernel', function () {
     assert.equal(v.status, 0, v.out);
     assert.equal(v.stdout, 'configuration OK\n');
     assert.equal(v.stderr, 'tsnet daemon: ignoring keys of other parts of dockerd: registry-mirrors, hosts, log-driver, log-opts, storage-driver\n');
+    // The daemon itself says it once at its start (the supervisor, not each child).
+    const d = inFreshHost(`${process.execPath} ${CLI} daemon --no-docker-plugin --no-cni 2>/tmp/err-$$ & d=$!
+      until [ -e $TSNET_STATE_DIR/daemon-config.json ]; do kill -0 $d; sleep 0.1; done
+      kill -TERM $d; wait $d; cat /tmp/err-$$`, { TSNET_CONFIG: path.join(VALID, 'other-dockerd-keys.json') });
+    assert.equal(d.status, 0, d.out);
+    assert.equal(d.stdout, v.stderr);
     const u = inFreshHost('tsnet daemon --validate', { TSNET_CONFIG: path.join(VALID, 'userland-proxy-true.json') });
     assert.match(u.stderr, /^tsnet daemon: "userland-proxy": true: tsnet publishes ports without a userland proxy/);
   });
