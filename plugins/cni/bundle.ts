@@ -39,30 +39,6 @@ const precompiledSchema: esbuild.Plugin = {
 };
 
 /**
- * The core's daemon-config module compiles its ajv schema when loaded; in a one-shot plugin that is
- * ~35 ms spent even when no daemon.json exists. This stand-in compiles on first validation instead.
- */
-const LAZY_AJV = `
-let Real;
-class LazyAjv {
-  constructor(opts) { this.opts = opts; }
-  compile(schema) {
-    let real;
-    const validate = (data) => {
-      Real ??= require('ajv').default;
-      real ??= new Real(this.opts).compile(schema);
-      const ok = real(data);
-      validate.errors = real.errors;
-      return ok;
-    };
-    validate.errors = null;
-    return validate;
-  }
-}
-module.exports = { __esModule: true, default: LazyAjv };
-`;
-
-/**
  * koffi's index.js finds its native module through its build tooling, which loads https, zlib and
  * crypto (~25 ms). The bundle is built on the machine it runs on, so it can name the module directly;
  * tsnet uses only the native API (load, func, decode). undefined when this platform has no prebuilt one.
@@ -79,12 +55,12 @@ module.exports = native;
 `;
 }
 
-/** Loads heavy core dependencies lazily or in part (see LAZY_AJV and koffiDirect). */
+/** Loads heavy core dependencies in part (see koffiDirect). */
 const lighterCore: esbuild.Plugin = {
   name: 'lighter-core',
   setup(build) {
-    const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, koffi: koffiDirect() };
-    build.onResolve({ filter: /^(ajv|koffi)$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
+    const contents: Record<string, string | undefined> = { koffi: koffiDirect() };
+    build.onResolve({ filter: /^koffi$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
     build.onLoad({ filter: /.*/, namespace: 'lighter-core' }, (args) => ({ contents: contents[args.path], loader: 'js', resolveDir: ROOT }));
   },
 };

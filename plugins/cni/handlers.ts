@@ -4,7 +4,7 @@
  * threw to a spec error code.
  */
 import { performance } from 'node:perf_hooks';
-import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
+import { Controller, daemonConfigCopy, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
 import { addAttachment, prepareAdd } from './add';
 import { checkAttachment, requirePrevResult } from './check';
 import { CniCode, CniError, type CniErrorCode } from './codes';
@@ -81,7 +81,9 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
       const prepared = steps.prepare(conf);
       // Read-only: restoring every network on each exec would cost time and race a network being made; ensureNetwork restores its own.
       // The resolver daemon is told of changes (and started) only for configs that asked for the embedded DNS.
-      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, readOnly: true, notifier: dns ? daemonNotifier(opts.stateDir ?? defaultStateDir()) : undefined }));
+      // With a daemon running, the config it runs with, as the CLI's commands use.
+      const stateDir = opts.stateDir ?? defaultStateDir();
+      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, config: daemonConfigCopy(stateDir), readOnly: true, notifier: dns ? daemonNotifier(stateDir) : undefined }));
       debug(`controller open at ${at()}`);
       const out = await steps.act(ctl, prepared, conf);
       debug(`${req.command} done at ${at()}`);

@@ -1,6 +1,6 @@
 /** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
 import type { Command } from 'commander';
-import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf, remoteController } from '../index';
+import { Controller, daemonConfigCopy, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf, remoteController } from '../index';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -36,7 +36,9 @@ export async function withController<T>(cmd: Command, fn: (c: Controller) => Pro
   const stateDir = g.stateDir ?? defaultStateDir();
   const notifier = opts.readOnly ? undefined : daemonNotifier(stateDir);
   // On a cluster member, global-scope operations go through the host's daemon (it holds the cluster session and lease).
-  const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
+  // With a daemon running, the config it runs with (daemon.json may hold edits it has not taken yet).
+  const config = daemonConfigCopy(stateDir);
+  const c = await Controller.open({ stateDir, config, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
   try {
     return await fn(c);
   } finally {

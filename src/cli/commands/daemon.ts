@@ -6,16 +6,22 @@
  */
 import { type Command, Option } from 'commander';
 import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
-import { type DaemonConfig, type DaemonRole, defaultStateDir, InvalidArgumentError, loadDaemonConfig, parseDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
+import { checkDaemonConfig, type ConfigReport, type DaemonConfig, type DaemonRole, defaultStateDir, describe, ignoredKeysLine, InvalidArgumentError, readDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
 interface DaemonFlags {
   dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string;
-  clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[];
+  clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[]; validate?: boolean; configFile?: string;
 }
 
 /** daemon.json with the daemon's own cluster flags over it (Docker's names); they apply to the daemon only. */
 function daemonConfig(f: DaemonFlags): DaemonConfig {
-  const base = loadDaemonConfig();
+  return daemonConfigReport(f).config;
+}
+
+/** daemonConfig with what the daemon says about the file (keys it ignores, keys it takes differently). */
+function daemonConfigReport(f: DaemonFlags): ConfigReport {
+  const file = readDaemonConfig();
+  const base = file.config;
   const opts = { ...(base['cluster-store-opts'] ?? {}) };
   for (const kv of f.clusterStoreOpt) {
     const i = kv.indexOf('=');
@@ -26,7 +32,13 @@ function daemonConfig(f: DaemonFlags): DaemonConfig {
   if (f.clusterStore) merged['cluster-store'] = f.clusterStore;
   if (f.clusterAdvertise) merged['cluster-advertise'] = f.clusterAdvertise;
   if (Object.keys(opts).length) merged['cluster-store-opts'] = opts;
-  return parseDaemonConfig(merged, 'daemon flags and config');
+  if ((!f.clusterStore && !f.clusterAdvertise && !f.clusterStoreOpt.length)) return file;
+  return { ...file, config: checkDaemonConfig(merged, 'daemon flags and config').config };
+}
+
+/** Says, in one line each, which keys the daemon leaves to dockerd and which it takes differently. */
+function sayAboutConfig(report: ConfigReport): void {
+  for (const line of [ignoredKeysLine(report), ...report.notes]) if (line) process.stderr.write(`tsnet daemon: ${line}\n`);
 }
 
 /** The flags a child passes on unchanged. */
@@ -44,6 +56,23 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
   return [...argv, ...clusterArgv(f)];
+}
+
+/**
+ * On SIGHUP, reads the config file again: a valid one goes to take(), an invalid one is logged in one
+ * line and the running config stays.
+ */
+function onReload(f: DaemonFlags, take: (next: DaemonConfig) => Promise<void> | void): void {
+  process.on('SIGHUP', () => {
+    let next: DaemonConfig;
+    try {
+      next = daemonConfig(f);
+    } catch (err) {
+      process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}; keeping the running config\n`);
+      return;
+    }
+    void Promise.resolve(take(next)).catch((err) => process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}\n`));
+  });
 }
 
 /** Resolves on SIGTERM or SIGINT. */
@@ -94,6 +123,8 @@ export function registerDaemonCommand(program: Command): void {
     .option('--docker-socket <path>', 'Docker plugin socket (the macvlan driver is served beside it, on <name>-macvlan.sock)', DEFAULT_SOCKET)
     .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugins')
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
+    .option('--validate', 'check the daemon config (daemon.json and flags) and exit: 0 when valid, 2 with the errors')
+    .option('--config-file <path>', 'daemon config file (default: $TSNET_CONFIG, then /etc/tsnet/daemon.json)')
     .option('--cluster-store <url>', 'cluster store (overrides daemon.json): etcd://host:port[,host:port…][/prefix]')
     .option('--cluster-advertise <addr>', 'this host\'s address or interface[:port] in the cluster')
     .option('--cluster-store-opt <key=value>', 'kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
@@ -101,25 +132,39 @@ export function registerDaemonCommand(program: Command): void {
     .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
     .action(async (f: DaemonFlags, cmd: Command) => {
       const root = cmd.parent!.opts<{ stateDir?: string }>();
+      // Through the environment, so the supervised children and every controller read the same file.
+      if (f.configFile) process.env.TSNET_CONFIG = f.configFile;
+      if (f.validate) {
+        sayAboutConfig(daemonConfigReport(f));
+        process.stdout.write('configuration OK\n');
+        return;
+      }
       // DNS must keep working when a service cannot start: another daemon (another state directory)
       // may already serve Docker, and the shim runs CNI commands through node without the socket.
       const onServiceError = (msg: string) => process.stderr.write(`tsnet daemon: ${msg}\n`);
+      const onLog = onServiceError;
       if (f.role === 'resolver' || f.role === 'services') {
-        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, config: daemonConfig(f), services: f.role === 'services' ? services(f) : [], onServiceError, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        const part = await runDaemonRole(f.role, { stateDir: root.stateDir, config: daemonConfig(f), services: f.role === 'services' ? services(f) : [], onServiceError, onLog, supervisor: f.supervisor ? Number(f.supervisor) : undefined });
+        // The supervisor checked the file before passing SIGHUP on: a child only takes it.
+        onReload(f, (next) => part.reload(next));
         await untilSignal();
         await part.close();
         return;
       }
       if (f.role === 'all') {
-        const daemon = await runDaemon({ stateDir: root.stateDir, config: daemonConfig(f), services: services(f), onServiceError });
+        const report = daemonConfigReport(f);
+        sayAboutConfig(report);
+        const daemon = await runDaemon({ stateDir: root.stateDir, config: report.config, services: services(f), onServiceError, onLog });
+        onReload(f, (next) => daemon.reload(next));
         await untilSignal();
         await daemon.close();
         return;
       }
       const stateDir = root.stateDir ?? defaultStateDir();
       // Checked here, so a bad flag fails the command rather than every restart of a child.
-      daemonConfig(f);
+      sayAboutConfig(daemonConfigReport(f));
       const supervisor = superviseDaemon({ stateDir, childArgv: (role) => childArgv(f, stateDir, role), outputFd: 2 });
+      onReload(f, () => supervisor.signal('SIGHUP'));
       await untilSignal();
       await supervisor.close();
     });
