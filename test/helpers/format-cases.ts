@@ -1,0 +1,115 @@
+/**
+ * The --format cases shared by the golden generator (scripts/format-goldens.ts, run against the real
+ * docker CLI), the golden unit test and the live tsnet-versus-docker integration test.
+ */
+
+/** Networks the goldens are made on: docker network create ARGS NAME (tsnet create takes the same flags). */
+export const GOLDEN_NETWORKS: { name: string; args: string[] }[] = [
+  { name: 'fmt-alpha', args: ['--subnet', '172.28.0.0/16', '--gateway', '172.28.0.1', '--ip-range', '172.28.5.0/24', '--aux-address', 'host1=172.28.1.5', '--label', 'team=net', '-o', 'com.docker.network.bridge.name=brfmtalpha'] },
+  { name: 'fmt-beta', args: ['--internal', '--ipv6', '--subnet', '172.29.0.0/24', '--subnet', 'fd00:29::/64', '--label', 'tier=db', '--label', 'zone=a'] },
+  { name: 'fmt-gamma', args: ['--subnet', '172.27.3.0/24'] },
+];
+
+/** One `ls --format` case; filter (name=…) keeps Go's random label order out of the output. */
+export interface LsCase {
+  format: string;
+  noTrunc?: boolean;
+  filter?: string;
+}
+
+/** One `inspect --format` case over the named networks. */
+export interface InspectCase {
+  format: string;
+  networks: string[];
+}
+
+/** What docker printed: exact stdout, or its error (exit status and stderr). */
+export interface Outcome {
+  stdout?: string;
+  error?: { status: number; stderr: string };
+}
+
+/** fixtures/cli/format/network.golden.json. */
+export interface FormatGolden {
+  docker: string;
+  networks: unknown[];
+  ls: (LsCase & Outcome)[];
+  inspect: (InspectCase & Outcome)[];
+}
+
+const ALL = GOLDEN_NETWORKS.map((n) => n.name);
+const alpha = { filter: 'name=fmt-alpha' };
+
+/** The cases: every field `docker network ls --format` has, and each template form the issue names. */
+export const FORMAT_CASES: { ls: LsCase[]; inspect: InspectCase[] } = {
+  ls: [
+    { format: 'table' },
+    { format: '{{.ID}}' },
+    { format: '{{.ID}}', noTrunc: true },
+    { format: '{{.Name}}\t{{.Driver}}\t{{.Scope}}' },
+    { format: 'table {{.ID}}\t{{.Name}}' },
+    { format: 'table {{.Name}}\t{{.IPv6}}\t{{.Internal}}\t{{.CreatedAt}}' },
+    { format: 'table {{.Name}}\t{{.Labels}}', ...alpha },
+    { format: '{{json .}}', ...alpha },
+    { format: '{{.Name}}: {{.Label "team"}}' },
+    { format: 'table {{.Name}}\t{{.Label "team"}}' },
+    { format: '{{if eq .Internal "true"}}{{.Name}} is internal{{else}}{{.Name}}{{end}}' },
+    { format: '{{.Name | upper}} {{len .Name}} {{printf "%-12s|%5s|" .Driver .Scope}}' },
+    { format: '{{json .Name}} {{split .Name "-"}} {{join (split .Name "-") "_"}}' },
+    { format: '{{.Name}}{{/* a comment */}} {{- " trimmed" -}}  !' },
+    { format: '{{range $i, $p := split .Name "-"}}{{if $i}}+{{end}}{{$p}}{{end}}' },
+    { format: '{{title .Driver}} {{pad .Scope 1 2}}| {{truncate .Name 3}} {{lower "ABC"}}' },
+    { format: '{{$n := .Name}}{{with .Driver}}{{$n}} uses {{.}}{{end}}' },
+    { format: '{{if and (ne .Driver "null") (not (eq .Scope "swarm"))}}{{.Name}}{{else if eq .Driver "null"}}null:{{.Name}}{{end}}' },
+    { format: 'table {{.Name}}\\t{{.Driver}}\\n{{.Scope}}' },
+    { format: '{{.Name' },
+    { format: '{{.Nope}}' },
+    { format: '{{nofunc .Name}}' },
+    { format: '{{end}}' },
+    { format: '{{if .Name}}open' },
+  ],
+  inspect: [
+    { format: '{{.Name}}', networks: ALL },
+    { format: '{{.IPAM.Config}}', networks: ALL },
+    { format: '{{json .IPAM.Config}}', networks: ALL },
+    { format: '{{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}};{{end}}', networks: ALL },
+    { format: '{{json .}}', networks: ALL },
+    { format: '{{.}}', networks: ALL },
+    { format: '{{.Labels}} {{json .Labels}} {{.Options}}', networks: ALL },
+    { format: '{{index .Labels "tier"}}|{{index .Labels "nope"}}|{{index .Options "com.docker.network.bridge.name"}}', networks: ALL },
+    { format: '{{index .Containers "0123456789ab"}}', networks: ['fmt-alpha'] },
+    { format: '{{len .IPAM.Config}} {{len .Containers}} {{len .Labels}}', networks: ALL },
+    { format: '{{if .Internal}}internal{{else}}external{{end}} {{.EnableIPv6}} {{.Scope}} {{.Driver}}', networks: ALL },
+    { format: '{{.Id}}', networks: ALL },
+    { format: '{{.ID}}', networks: ALL },
+    { format: '{{.Created}} {{json .Created}}', networks: ALL },
+    { format: '{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}', networks: ALL },
+    { format: '{{with .IPAM.Config}}{{(index . 0).Subnet}}{{end}}', networks: ALL },
+    { format: '{{.ConfigFrom}} {{.Peers}} {{.IPAM.Options}} {{.IPAM.Driver}}', networks: ALL },
+    { format: '{{range .IPAM.Config}}{{.AuxAddress}}{{end}}', networks: ALL },
+    { format: '{{range .IPAM.Config}}{{.AuxiliaryAddresses}}{{end}}', networks: ['fmt-alpha'] },
+    { format: '{{.IPAM.Config.Subnet}}', networks: ['fmt-alpha'] },
+    { format: '{{.Nope}}', networks: ['fmt-alpha'] },
+    { format: '{{.Name', networks: ['fmt-alpha'] },
+    { format: '{{join .Labels ","}}', networks: ['fmt-alpha'] },
+  ],
+};
+
+/** Templates whose output depends only on what the create flags set, so tsnet and docker must agree live. */
+export const LIVE_CASES: { ls: LsCase[]; inspect: InspectCase[] } = {
+  ls: [
+    { format: '{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.IPv6}}\t{{.Internal}}' },
+    { format: 'table {{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.IPv6}}\t{{.Internal}}' },
+    { format: 'table {{.Name}}\t{{.Labels}}', ...alpha },
+    { format: '{{.Name}}: {{.Label "team"}} {{.Label "tier"}}' },
+  ],
+  inspect: [
+    { format: '{{.Name}} {{.Driver}} {{.Scope}} {{.EnableIPv6}} {{.Internal}}', networks: ALL },
+    { format: '{{.IPAM.Config}}', networks: ALL },
+    { format: '{{json .IPAM.Config}}', networks: ALL },
+    { format: '{{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}};{{end}}', networks: ALL },
+    { format: '{{.Labels}} {{json .Labels}} {{len .Labels}}', networks: ALL },
+    { format: '{{index .Labels "tier"}}|{{index .Containers "x"}}|{{len .Containers}}', networks: ALL },
+    { format: '{{.ConfigFrom}} {{.ConfigOnly}} {{.Attachable}} {{.Ingress}} {{.IPAM.Driver}}', networks: ALL },
+  ],
+};
