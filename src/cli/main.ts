@@ -8,6 +8,7 @@ import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
 import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
+import { quietClosedPipes } from './pipes';
 
 /** Builds the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  quietClosedPipes();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {

@@ -95,21 +95,24 @@ export const FORMAT_CASES: { ls: LsCase[]; inspect: InspectCase[] } = {
   ],
 };
 
-/** Templates whose output depends only on what the create flags set, so tsnet and docker must agree live. */
+/**
+ * Templates whose output depends only on what the create flags set, so tsnet and docker must agree
+ * live. Not among them: a gateway Docker computed itself (Docker 20.10's IPAM.Config lists only a
+ * gateway given with --gateway; tsnet lists the one it chose), ids and times.
+ */
 export const LIVE_CASES: { ls: LsCase[]; inspect: InspectCase[] } = {
   ls: [
     { format: '{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.IPv6}}\t{{.Internal}}' },
     { format: 'table {{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.IPv6}}\t{{.Internal}}' },
     { format: 'table {{.Name}}\t{{.Labels}}', ...alpha },
-    { format: '{{.Name}}: {{.Label "team"}} {{.Label "tier"}}' },
+    { format: '{{.Name}}: {{.Label "team"}} {{.Label "tier"}} {{len .ID}}' },
   ],
   inspect: [
     { format: '{{.Name}} {{.Driver}} {{.Scope}} {{.EnableIPv6}} {{.Internal}}', networks: ALL },
-    { format: '{{.IPAM.Config}}', networks: ALL },
-    { format: '{{json .IPAM.Config}}', networks: ALL },
-    { format: '{{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}};{{end}}', networks: ALL },
+    { format: '{{range .IPAM.Config}}{{.Subnet}}|{{.IPRange}}|{{.AuxAddress}};{{end}}', networks: ALL },
+    { format: '{{index .IPAM.Config 0}} {{json .IPAM.Config}}', networks: ['fmt-alpha'] },
     { format: '{{.Labels}} {{json .Labels}} {{len .Labels}}', networks: ALL },
     { format: '{{index .Labels "tier"}}|{{index .Containers "x"}}|{{len .Containers}}', networks: ALL },
-    { format: '{{.ConfigFrom}} {{.ConfigOnly}} {{.Attachable}} {{.Ingress}} {{.IPAM.Driver}}', networks: ALL },
+    { format: '{{.ConfigFrom}} {{.ConfigOnly}} {{.Attachable}} {{.Ingress}} {{.IPAM.Driver}} {{.IPAM.Options}}', networks: ALL },
   ],
 };

@@ -50,60 +50,72 @@ export function isTable(format: string): boolean {
 }
 
 /**
- * Formats rows as `docker network ls --format` does: "table …" (or "table" alone for the default
+ * Compiles a list --format as `docker network ls` does: "table …" (or "table" alone for the default
  * columns) prints a header and aligns columns; "json" is `{{json .}}`; anything else is a template
- * run once per row, each followed by a newline.
+ * run once per row, each followed by a newline. Throws TemplateError for a bad template, before any
+ * row is read.
  */
-export function formatList(format: string, rows: RowContext[], list: ListFormat): string {
+export function compileList(format: string, list: ListFormat): (rows: RowContext[]) => string {
   let f = format === 'table' ? list.defaultTable : format === 'json' ? '{{json .}}' : format;
   const table = isTable(f);
   if (table) f = f.slice('table'.length);
   f = f.trim().replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const tmpl = parseFormat(f);
-  let body = '';
-  for (const row of rows) {
+  return (rows) => {
+    let body = '';
+    for (const row of rows) body += runOrExplain(() => tmpl.execute(rowValue(row))) + '\n';
+    if (!table) return body;
+    // Docker's SubHeaderContext is a map whose Label method names a label's column after its last dotted part.
+    const headers = new GoMap(list.headers, () => '', { type: 'formatter.SubHeaderContext', methods: { Label: (name) => String(name).split('.').pop()!.replace(/[-_]/g, ' ') } });
+    let header = '';
     try {
-      body += tmpl.execute(rowValue(row)) + '\n';
-    } catch (err) {
-      if (err instanceof TemplateError) throw new TemplateError(`template parsing error: ${err.message}`);
-      throw err;
+      header = tmpl.execute(headers, { funcs: HEADER_FUNCS });
+    } catch {
+      // Docker ignores a header that fails and prints none.
     }
-  }
-  if (!table) return body;
-  // The header row is the same template run on field → header name, with functions that pass names through.
-  // Docker's SubHeaderContext is a map whose Label method names a label's column after its last dotted part.
-  const headers = new GoMap(list.headers, () => '', { type: 'formatter.SubHeaderContext', methods: { Label: (name) => String(name).split('.').pop()!.replace(/[-_]/g, ' ') } });
-  let header = '';
-  try {
-    header = tmpl.execute(headers, { funcs: HEADER_FUNCS });
-  } catch {
-    // Docker ignores a header that fails (a method with arguments, say) and prints what it had.
-  }
-  return tabwrite(`${header}\n${body}`);
+    return tabwrite(`${header}\n${body}`);
+  };
+}
+
+/** compileList and run it once. */
+export function formatList(format: string, rows: RowContext[], list: ListFormat): string {
+  return compileList(format, list)(rows);
 }
 
 /**
- * Formats inspect views as `docker … inspect --format` does: each view's output and a newline;
- * the template first runs on the view decoded into type (Go field names), then, if that fails, on
- * the raw JSON with missing keys as errors.
+ * Compiles an inspect --format as `docker … inspect --format` does: each view's output and a
+ * newline; the template first runs on the view decoded into type (Go field names), then, if that
+ * fails, on the raw JSON with missing keys as errors.
  */
-export function formatInspect(format: string, views: unknown[], type: StructType): string {
+export function compileInspect(format: string, type: StructType): (views: unknown[]) => string {
   const tmpl = parseFormat(format);
-  let out = '';
-  for (const view of views) {
-    try {
-      out += tmpl.execute(typed(type, view)) + '\n';
-    } catch (typedErr) {
-      if (!(typedErr instanceof TemplateError)) throw typedErr;
+  return (views) => {
+    let out = '';
+    for (const view of views) {
       try {
-        out += tmpl.execute(untyped(JSON.parse(JSON.stringify(view))), { missingKeyError: true, untyped: true }) + '\n';
-      } catch (err) {
-        if (err instanceof TemplateError) throw new TemplateError(`template parsing error: ${err.message}`);
-        throw err;
+        out += tmpl.execute(typed(type, view)) + '\n';
+      } catch (typedErr) {
+        if (!(typedErr instanceof TemplateError)) throw typedErr;
+        out += runOrExplain(() => tmpl.execute(untyped(JSON.parse(JSON.stringify(view))), { missingKeyError: true, untyped: true })) + '\n';
       }
     }
+    return out;
+  };
+}
+
+/** compileInspect and run it once. */
+export function formatInspect(format: string, views: unknown[], type: StructType): string {
+  return compileInspect(format, type)(views);
+}
+
+/** Runs fn; an execution error reads as Docker's ("template parsing error: …"). */
+function runOrExplain(fn: () => string): string {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TemplateError) throw new TemplateError(`template parsing error: ${err.message}`);
+    throw err;
   }
-  return out;
 }
 
 /** Docker's stringid.TruncateID. */
