@@ -112,7 +112,8 @@ function sprintf(format: GoValue, ...args: GoValue[]): string {
     const a = args[n++];
     let s: string;
     switch (verb) {
-      case 'v': case 's': s = formatValue(a === undefined ? null : a); break;
+      case 'v': s = formatValue(a === undefined ? null : a); break;
+      case 's': s = typeof a === 'number' || typeof a === 'boolean' || a instanceof GoFloat ? `%!s(${typeName(a)}=${formatValue(a)})` : formatValue(a === undefined ? null : a); break;
       case 'd': s = typeof a === 'number' ? String(a) : `%!d(${typeName(a)}=${formatValue(a)})`; break;
       case 'q': s = typeof a === 'string' ? quote(a) : `%!q(${typeName(a)}=${formatValue(a)})`; break;
       case 't': s = typeof a === 'boolean' ? String(a) : `%!t(${typeName(a)}=${formatValue(a)})`; break;
