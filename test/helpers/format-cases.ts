@@ -37,6 +37,44 @@ export interface FormatGolden {
   inspect: (InspectCase & Outcome)[];
 }
 
+/** Containers the sandbox goldens are made on: docker run ARGS IMAGE sleep (in this order). */
+export const GOLDEN_CONTAINERS: { name: string; args: string[] }[] = [
+  { name: 'fmt-web', args: ['--network', 'fmt-alpha', '-p', '8080:80', '-p', '127.0.0.1:9000-9001:9000-9001', '--expose', '90', '--dns', '192.0.2.53'] },
+  { name: 'fmt-none', args: ['--network', 'none'] },
+  { name: 'fmt-shared', args: ['--network', 'container:fmt-web'] },
+];
+
+/** fixtures/cli/format/sandbox.golden.json: docker ps and docker inspect on GOLDEN_CONTAINERS. */
+export interface SandboxGolden {
+  docker: string;
+  containers: unknown[];
+  ps: (LsCase & Outcome)[];
+  inspect: (InspectCase & Outcome)[];
+}
+
+/** `docker ps --format` and `docker inspect --format` cases over the fields a sandbox has. */
+export const SANDBOX_CASES: { ps: LsCase[]; inspect: InspectCase[] } = {
+  ps: [
+    { format: 'table {{.ID}}\t{{.Names}}\t{{.Networks}}\t{{.Ports}}' },
+    { format: '{{.ID}} {{.Names}}', noTrunc: true },
+    { format: '{{.Names}}: {{.Ports}}' },
+    { format: 'table {{.Names}}\t{{.CreatedAt}}\t{{.Labels}}|{{.Label "x"}}' },
+    { format: '{{if .Networks}}{{.Networks}}{{else}}-{{end}} {{len .Ports}}' },
+  ],
+  inspect: [
+    { format: '{{.Name}} {{.HostConfig.NetworkMode}}', networks: ['fmt-web', 'fmt-none', 'fmt-shared'] },
+    { format: '{{.Id}}|{{.ID}}|{{.Created}}', networks: ['fmt-web'] },
+    { format: '{{.NetworkSettings.Ports}}', networks: ['fmt-web', 'fmt-none'] },
+    { format: '{{json .NetworkSettings.Ports}}', networks: ['fmt-web', 'fmt-none'] },
+    { format: '{{range $p, $b := .NetworkSettings.Ports}}{{$p}}={{range $b}}{{.HostIp}}:{{.HostPort}},{{end}} {{end}}', networks: ['fmt-web'] },
+    { format: '{{.Config.ExposedPorts}} {{json .Config.ExposedPorts}} {{.Config.Hostname | len}}', networks: ['fmt-web', 'fmt-none'] },
+    { format: '{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.IPAddress}}/{{$e.IPPrefixLen}} via {{$e.Gateway}} {{$e.MacAddress}} {{$e.Aliases}} {{len $e.NetworkID}}{{end}}', networks: ['fmt-web', 'fmt-none', 'fmt-shared'] },
+    { format: '{{(index .NetworkSettings.Networks "fmt-alpha").IPAddress}} {{len .NetworkSettings.Networks}}', networks: ['fmt-web'] },
+    { format: '{{.HostConfig.Dns}} {{json .HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.ExtraHosts}}', networks: ['fmt-web', 'fmt-none'] },
+    { format: '{{len .NetworkSettings.SandboxKey | printf "%d"}} {{.NetworkSettings.Nope}}', networks: ['fmt-web'] },
+  ],
+};
+
 const ALL = GOLDEN_NETWORKS.map((n) => n.name);
 const alpha = { filter: 'name=fmt-alpha' };
 

@@ -50,10 +50,10 @@ export interface SandboxView {
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null>; Networks?: Record<string, unknown> };
 }
 
-/** `tsnet sandbox ls`'s defaults and headers: docker ps's names for the fields a sandbox has. */
+/** `tsnet sandbox ls --format`'s defaults and headers: docker ps's, for the fields a sandbox has. */
 export const SANDBOX_LIST: ListFormat = {
   defaultTable: 'table {{.ID}}\t{{.Names}}\t{{.Networks}}\t{{.Ports}}',
-  headers: { ID: 'SANDBOX ID', Names: 'NAMES', Networks: 'NETWORKS', Ports: 'PORTS', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Labels: 'LABELS' },
+  headers: { ID: 'CONTAINER ID', Names: 'NAMES', Networks: 'NETWORKS', Ports: 'PORTS', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Labels: 'LABELS' },
 };
 
 /** One port as docker's container list has it. */
@@ -64,7 +64,7 @@ interface ApiPort {
   type: string;
 }
 
-/** docker ps's Ports column (docker/cli formatter.DisplayablePorts): consecutive ports grouped into ranges. */
+/** docker ps's Ports column (docker 20.10's formatter.DisplayablePorts): consecutive ports grouped into ranges. */
 export function displayablePorts(ports: ApiPort[]): string {
   const sorted = [...ports].sort((a, b) => a.privatePort - b.privatePort || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0) || a.publicPort - b.publicPort || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   const groups = new Map<string, { first: number; last: number }>();
@@ -81,7 +81,8 @@ export function displayablePorts(ports: ApiPort[]): string {
     let key = p.type;
     if (p.ip) {
       if (p.publicPort !== p.privatePort) {
-        hostMappings.push(`${p.ip.includes(':') ? `[${p.ip}]` : p.ip}:${p.publicPort}->${p.privatePort}/${p.type}`);
+        // Docker 20.10 joins without brackets (":::8080->80/tcp"); later releases bracket IPv6.
+        hostMappings.push(`${p.ip}:${p.publicPort}->${p.privatePort}/${p.type}`);
         continue;
       }
       key = `${p.ip}/${p.type}`;

@@ -41,7 +41,7 @@ const endpointSettings = s('network.EndpointSettings', [
 /** docker inspect's types.ContainerJSON, limited to what a sandbox has (fields in Docker's order). */
 export const SANDBOX_JSON: StructType = s('types.ContainerJSON', [
   f('ID', 'string', 'Id'), f('Created', 'string'), f('Name', 'string'),
-  f('HostConfig', s('container.HostConfig', [f('NetworkMode', 'string'), f('Dns', { slice: 'string' }), f('DnsOptions', { slice: 'string' }), f('DnsSearch', { slice: 'string' }), f('ExtraHosts', { slice: 'string' })], true)),
+  f('HostConfig', s('container.HostConfig', [f('NetworkMode', 'string'), f('DNS', { slice: 'string' }, 'Dns'), f('DNSOptions', { slice: 'string' }, 'DnsOptions'), f('DNSSearch', { slice: 'string' }, 'DnsSearch'), f('ExtraHosts', { slice: 'string' })], true)),
   f('Config', s('container.Config', [f('Hostname', 'string'), f('ExposedPorts', { map: s('struct {}', []) })], true)),
   f('NetworkSettings', s('types.NetworkSettings', [
     ...strings('SandboxID', 'SandboxKey'), f('Ports', { map: { slice: s('nat.PortBinding', [f('HostIP', 'string', 'HostIp'), f('HostPort', 'string')]) } }),

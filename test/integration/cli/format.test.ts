@@ -75,7 +75,7 @@ describe('cli --format (Go templates)', function () {
     assert.match(mine.find((l) => l.startsWith(web))!, new RegExp(`^${web}\\|${net}\\|90/tcp, 0\\.0\\.0\\.0:8080->80/tcp\\|(Less than a second|\\d+ seconds) ago$`));
     assert.match(mine.find((l) => l.startsWith(none))!, new RegExp(`^${none}\\|none\\|\\|`));
     const table = tsnet('sandbox', 'ls', '--format', 'table {{.ID}}\\t{{.Names}}');
-    assert.match(table.stdout.split('\n')[0], /^SANDBOX ID     NAMES$/);
+    assert.match(table.stdout.split('\n')[0], /^CONTAINER ID   NAMES$/);
   });
 
   it('refuses a bad template with one line and exit 2, before reading anything', () => {

@@ -6,11 +6,12 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { formatInspect, formatList } from '../../../../src/cli/format/docker';
-import { NETWORK_LIST, networkRow, type NetworkView } from '../../../../src/cli/format/contexts';
-import { NETWORK_RESOURCE } from '../../../../src/cli/format/types';
-import type { FormatGolden } from '../../../helpers/format-cases';
+import { NETWORK_LIST, networkRow, SANDBOX_LIST, sandboxRow, type NetworkView, type SandboxView } from '../../../../src/cli/format/contexts';
+import { NETWORK_RESOURCE, SANDBOX_JSON } from '../../../../src/cli/format/types';
+import type { FormatGolden, SandboxGolden } from '../../../helpers/format-cases';
 
-const GOLDEN = path.join(__dirname, '..', '..', '..', '..', '..', 'fixtures', 'cli', 'format', 'network.golden.json');
+const FIXTURES = path.join(__dirname, '..', '..', '..', '..', '..', 'fixtures', 'cli', 'format');
+const GOLDEN = path.join(FIXTURES, 'network.golden.json');
 
 /** What tsnet prints for a case: stdout, or the one error line. */
 function outcome(fn: () => string): { stdout?: string; error?: string } {
@@ -44,6 +45,29 @@ describe('cli format: goldens from docker network ls/inspect --format', () => {
   for (const c of golden.inspect) {
     it(`inspect --format ${JSON.stringify(c.format)} ${c.networks.join(' ')}`, () => {
       const got = outcome(() => formatInspect(c.format, c.networks.map(byName), NETWORK_RESOURCE));
+      if (c.error) assert.equal(got.error, c.error.stderr.trim());
+      else assert.equal(got.stdout, c.stdout);
+    });
+  }
+});
+
+describe('cli format: goldens from docker ps/inspect --format on containers shaped like sandboxes', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const golden = require(path.join(FIXTURES, 'sandbox.golden.json')) as SandboxGolden;
+  const containers = golden.containers as SandboxView[];
+  const byName = (name: string) => containers.find((c) => c.Name === `/${name}`)!;
+
+  for (const c of golden.ps) {
+    it(`sandbox ls ${c.noTrunc ? '--no-trunc ' : ''}--format ${JSON.stringify(c.format)} (docker ps)`, () => {
+      const got = outcome(() => formatList(c.format, containers.map((v) => sandboxRow(v, !c.noTrunc, Date.now())), SANDBOX_LIST));
+      if (c.error) assert.equal(got.error, c.error.stderr.trim());
+      else assert.equal(got.stdout, c.stdout);
+    });
+  }
+
+  for (const c of golden.inspect) {
+    it(`sandbox inspect --format ${JSON.stringify(c.format)} ${c.networks.join(' ')} (docker inspect)`, () => {
+      const got = outcome(() => formatInspect(c.format, c.networks.map(byName), SANDBOX_JSON));
       if (c.error) assert.equal(got.error, c.error.stderr.trim());
       else assert.equal(got.stdout, c.stdout);
     });

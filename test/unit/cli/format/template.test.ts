@@ -100,7 +100,7 @@ describe('cli format: Go templates', () => {
   it('shows ports and ages as docker ps does', () => {
     const p = (ip: string, privatePort: number, publicPort: number, type = 'tcp') => ({ ip, privatePort, publicPort, type });
     assert.equal(displayablePorts([p('0.0.0.0', 81, 81), p('0.0.0.0', 80, 80), p('', 90, 0), p('', 91, 0), p('0.0.0.0', 53, 5353, 'udp'), p('::', 82, 8082)]),
-      '0.0.0.0:80-81->80-81/tcp, 90-91/tcp, 0.0.0.0:5353->53/udp, [::]:8082->82/tcp');
+      '0.0.0.0:80-81->80-81/tcp, 90-91/tcp, 0.0.0.0:5353->53/udp, :::8082->82/tcp');
     assert.deepEqual([500, 1000, 5000, 60_000, 150_000, 3_600_000, 5 * 3_600_000, 3 * 86_400_000, 20 * 86_400_000, 90 * 86_400_000, 800 * 86_400_000].map(humanDuration),
       ['Less than a second', '1 second', '5 seconds', 'About a minute', '2 minutes', 'About an hour', '5 hours', '3 days', '2 weeks', '3 months', '2 years']);
   });
