@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 /** Examples by command path ("create", "sandbox create"); the `network` group reuses the top-level verbs'. */
 export const EXAMPLES: Record<string, string[]> = {
   '': ['tsnet create --subnet 172.25.0.0/16 mynet && tsnet sandbox create web --network mynet -p 8080:80', 'tsnet ls --format "table {{.Name}}\\t{{.Driver}}"'],
-  create: ['tsnet create -d bridge --subnet 172.25.0.0/16 --gateway 172.25.0.1 mynet', 'tsnet create --ipv6 --subnet fd00:25::/64 --internal -o com.docker.network.bridge.name=br-db dbnet'],
+  create: ['tsnet create -d bridge --subnet 172.25.0.0/16 --gateway 172.25.0.1 mynet', 'tsnet create --ipv6 --subnet fd00:25::/64 --internal -o bridge_name=br-db dbnet'],
   ls: ['tsnet ls --filter driver=bridge -q', 'tsnet ls --format "table {{.ID}}\\t{{.Name}}\\t{{.Labels}}"'],
   inspect: ['tsnet inspect mynet', "tsnet inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' mynet"],
   rm: ['tsnet rm mynet othernet'],
