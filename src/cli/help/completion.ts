@@ -120,7 +120,8 @@ const ZSH = `#compdef tsnet
 # zsh completion for tsnet: source <(tsnet completion zsh), or save as _tsnet in your $fpath
 _tsnet() {
   local -a candidates
-  candidates=("\${(@f)$(tsnet __complete -- "\${(@)words[2,CURRENT-1]}" "\${words[CURRENT]}" 2>/dev/null)}")
+  # Unquoted (f) splits on newlines and drops the empty word an empty answer would add.
+  candidates=(\${(f)"$(tsnet __complete -- "\${(@)words[2,CURRENT-1]}" "\${words[CURRENT]}" 2>/dev/null)"})
   compadd -a candidates
 }
 if [ "$funcstack[1]" = "_tsnet" ]; then _tsnet "$@"; else compdef _tsnet tsnet; fi

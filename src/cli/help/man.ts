@@ -75,7 +75,6 @@ export function writeManPages(root: Command, version: string, mandir: string): s
 
 if (require.main === module) {
   // Loaded here, not at the top: the page functions above need no CLI, the generator does.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildProgram, packageVersion } = require('../main') as typeof import('../main');
   const mandir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', '..', 'man'));
   const files = writeManPages(buildProgram(), packageVersion(), mandir);

@@ -76,6 +76,8 @@ describe('cli habits: version, help, completion, man', function () {
     const z = withTsnet(bin, 'zsh', ['-c', `compdef() { :; }; compadd() { shift; print -l -- "\${(@P)1}"; }\n${zsh}\nwords=(tsnet sandbox rm compsb); CURRENT=4; _tsnet`]);
     assert.equal(z.stderr, '');
     assert.deepEqual(z.stdout.split('\n').filter(Boolean), [sb]);
+    const none = withTsnet(bin, 'zsh', ['-c', `compdef() { :; }; compadd() { shift; local -a c; c=("\${(@P)1}"); print -r -- "\${#c}"; }\n${zsh}\nwords=(tsnet inspect zzz-none); CURRENT=3; _tsnet`]);
+    assert.equal(none.stdout, '0\n', 'no candidate, not an empty one');
     const fish = tsnet('completion', 'fish').stdout;
     const f = withTsnet(bin, 'fish', ['--no-config', '-c', `${fish}\ncomplete -C 'tsnet inspect compnet-'`]);
     assert.equal(f.stderr, '');

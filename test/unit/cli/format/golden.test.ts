@@ -23,7 +23,6 @@ function outcome(fn: () => string): { stdout?: string; error?: string } {
 }
 
 describe('cli format: goldens from docker network ls/inspect --format', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const golden = require(GOLDEN) as FormatGolden;
   const networks = golden.networks as NetworkView[];
   const byName = (name: string) => networks.find((n) => n.Name === name)!;
@@ -52,7 +51,6 @@ describe('cli format: goldens from docker network ls/inspect --format', () => {
 });
 
 describe('cli format: goldens from docker ps/inspect --format on containers shaped like sandboxes', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const golden = require(path.join(FIXTURES, 'sandbox.golden.json')) as SandboxGolden;
   const containers = golden.containers as SandboxView[];
   const byName = (name: string) => containers.find((c) => c.Name === `/${name}`)!;
