@@ -110,8 +110,19 @@ export function stateNames(words: string[]): NameSource {
 
 const BASH = `# bash completion for tsnet: source <(tsnet completion bash)
 _tsnet() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} IFS=$'\\n'
-  COMPREPLY=($(tsnet __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD-1}" "$cur" 2>/dev/null))
+  # Words split on blanks only (COMP_WORDS would also split container:NAME at the colon).
+  local -a words
+  local line=\${COMP_LINE:0:COMP_POINT} IFS=$' \\t\\n'
+  read -ra words <<< "$line"
+  [[ $line == *[[:space:]] ]] && words+=("")
+  local cur=\${words[\${#words[@]}-1]}
+  IFS=$'\\n'
+  COMPREPLY=($(tsnet __complete -- "\${words[@]:1}" 2>/dev/null))
+  # bash replaces only what follows the word's last colon when ':' breaks words.
+  if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+    local prefix=\${cur%:*}:
+    COMPREPLY=("\${COMPREPLY[@]#"$prefix"}")
+  fi
 }
 complete -o default -F _tsnet tsnet
 `;

@@ -58,8 +58,10 @@ describe('cli habits: version, help, completion, man', function () {
 
   it('completes commands, flags and names in bash', () => {
     const script = tsnet('completion', 'bash').stdout;
+    // As bash calls it: the line so far and the cursor.
     const complete = (...words: string[]) => {
-      const r = withTsnet(bin, 'bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tsnet; printf '%s\\n' "\${COMPREPLY[@]}"`]);
+      const line = words.join(' ');
+      const r = withTsnet(bin, 'bash', ['-c', `${script}\nCOMP_LINE='${line}'; COMP_POINT=${line.length}; _tsnet; printf '%s\\n' "\${COMPREPLY[@]}"`]);
       assert.equal(r.stderr, '');
       return r.stdout.split('\n').filter(Boolean);
     };
@@ -67,6 +69,9 @@ describe('cli habits: version, help, completion, man', function () {
     assert.deepEqual(complete('tsnet', 'inspect', 'compnet-'), [net]);
     assert.deepEqual(complete('tsnet', 'connect', net, 'compsb-'), [sb]);
     assert.ok(complete('tsnet', 'create', '--sub').includes('--subnet'));
+    assert.deepEqual(complete('tsnet', 'sandbox', ''), ['create', 'ls', 'inspect', 'rm', 'exec']);
+    // Only the part after the colon is replaced: candidates are the names.
+    assert.deepEqual(complete('tsnet', 'run', '--network', 'container:compsb'), [sb]);
   });
 
   it('completes names in zsh and fish', function () {
