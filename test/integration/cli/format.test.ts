@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { tsnet } from '../../helpers/cli';
 import { GOLDEN_NETWORKS, LIVE_CASES } from '../../helpers/format-cases';
-import { Engine, ensurePackages } from '../docker/engine';
+import { Engine, ensurePackages, IMAGE } from '../docker/engine';
 
 const run = process.pid.toString(36);
 /** A golden network's name for this run (ls filters on the suffix). */
@@ -134,6 +134,29 @@ describe('cli --format against the real docker CLI, live on the same networks', 
       assert.equal(ours.stdout, docker);
     });
   }
+
+  it('sandbox inspect shows NetworkMode as docker inspect does (network name, none, container:<id>)', async () => {
+    await engine!.importImage();
+    const modes = [named('fmt-alpha'), 'none'];
+    const [dweb, dnone, dshared] = ['dweb', 'dnone', 'dshared'].map(named);
+    const [tweb, tnone, tshared] = ['tweb', 'tnone', 'tshared'].map(named);
+    try {
+      await engine!.docker('run', '-d', '--name', dweb, '--network', modes[0], IMAGE, 'sleep', '600');
+      await engine!.docker('run', '-d', '--name', dnone, '--network', modes[1], IMAGE, 'sleep', '600');
+      await engine!.docker('run', '-d', '--name', dshared, '--network', `container:${dweb}`, IMAGE, 'sleep', '600');
+      for (const [name, mode] of [[tweb, modes[0]], [tnone, modes[1]], [tshared, `container:${tweb}`]]) assert.equal(tsnet('sandbox', 'create', name, '--network', mode).status, 0);
+      const f = '{{.HostConfig.NetworkMode}}|{{range $n, $e := .NetworkSettings.Networks}}{{$n}}{{end}}';
+      const docker = (await engine!.dockerRaw('inspect', '--format', f, dweb, dnone, dshared)).replace(await engine!.docker('inspect', '--format', '{{.Id}}', dweb), 'ID');
+      const ours = tsnet('sandbox', 'inspect', '--format', f, tweb, tnone, tshared);
+      assert.equal(ours.status, 0, ours.stderr);
+      assert.equal(ours.stdout.replace(tsnet('sandbox', 'inspect', '--format', '{{.Id}}', tweb).stdout.trim(), 'ID'), docker);
+      assert.equal(docker, `${modes[0]}|${modes[0]}\nnone|none\ncontainer:ID|\n`);
+    } finally {
+      tsnet('sandbox', 'rm', tshared);
+      tsnet('sandbox', 'rm', tweb, tnone);
+      await engine!.docker('rm', '-f', dshared, dnone, dweb).catch(() => undefined);
+    }
+  });
 
   for (const c of LIVE_CASES.inspect) {
     it(`inspect --format ${JSON.stringify(c.format)} ${c.networks.join(' ')}`, async () => {
