@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The tsnet command for administrators, shaped like `docker network`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerConnectCommands } from './commands/connect';
 import { registerDaemonCommand } from './commands/daemon';
@@ -8,6 +10,14 @@ import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
 import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
+import { registerCompletionCommands } from './help/completion';
+import { attachExamples } from './help/examples';
+import { quietClosedPipes } from './pipes';
+
+/** The version in tsnet's package.json (build/src/cli → the package root). */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Builds the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
@@ -15,6 +25,7 @@ export function buildProgram(): Command {
     .description('container networking: networks, sandboxes and the links between them')
     .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
     .option('--firewall-backend <name>', 'iptables or nftables (default: daemon config, then what fits the host)')
+    .version(`tsnet version ${packageVersion()}`, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   registerNetworkCommands(program);
@@ -24,10 +35,13 @@ export function buildProgram(): Command {
   registerPortCommand(program);
   registerDaemonCommand(program);
   registerSystemCommands(program);
+  registerCompletionCommands(program);
+  attachExamples(program);
   return program;
 }
 
 async function main(): Promise<void> {
+  quietClosedPipes();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
@@ -39,4 +53,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Run only as the program: the man page generator and tests load buildProgram alone.
+if (require.main === module) void main();

@@ -1,7 +1,10 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
 import { contains, InvalidArgumentError, type IpamConfig, type Network } from '../../index';
-import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { collect, inspectEach, keyValues, printJson, withController } from '../common';
+import { NETWORK_LIST, networkRow, type NetworkView } from '../format/contexts';
+import { inspectPrinter, listPrinter } from '../format/hooks';
+import { NETWORK_RESOURCE } from '../format/types';
 
 interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }
 
@@ -57,26 +60,31 @@ function matches(net: Network, filters: string[]): boolean {
   });
 }
 
+/** The fields of `docker network ls` a network row shows. */
+function lsView(n: Network): NetworkView {
+  return { Id: n.id, Name: n.name, Driver: n.driver, Scope: n.scope, EnableIPv6: n.ipv6, Internal: n.internal, Labels: n.labels, Created: n.created };
+}
+
 function addLs(parent: Command, name: string): void {
   parent.command(name).alias('list').description('list networks')
     .option('-q, --quiet', 'only network ids')
     .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label', collect, [])
-    .option('--format <format>', 'table (default) or json')
+    .option('--format <format>', 'table (default), json, or a Go template: \'table {{.ID}}\\t{{.Name}}\' (fields ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt)')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
+      const print = f.quiet ? undefined : listPrinter(f.format ?? 'table', NETWORK_LIST);
       const nets = await withController(cmd, async (c) => (await c.listNetworks()).filter((n) => matches(n, f.filter)), { readOnly: true });
-      const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
-      if (f.quiet) for (const n of nets) process.stdout.write(id(n) + '\n');
-      else if (f.format === 'json') for (const n of nets) process.stdout.write(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
-      else if (f.format && f.format !== 'table') throw new InvalidArgumentError(`invalid --format "${f.format}": table or json`);
-      else printTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, n.scope]));
+      if (print) print(nets.map((n) => networkRow(lsView(n), f.trunc)));
+      else for (const n of nets) process.stdout.write((f.trunc ? n.id.slice(0, 12) : n.id) + '\n');
     });
 }
 
 function addInspect(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).description('show networks as JSON, shaped like docker network inspect')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => {
-      printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true }));
+    .option('-f, --format <template>', 'print each network through a Go template, as docker network inspect --format')
+    .action(async (refs: string[], f: { format?: string }, cmd: Command) => {
+      const print = f.format === undefined ? printJson : inspectPrinter(f.format, NETWORK_RESOURCE);
+      print(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true }));
     });
 }
 
