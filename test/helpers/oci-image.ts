@@ -11,7 +11,7 @@ import * as path from 'node:path';
 /** Where Debian's busybox-static puts the static binary. */
 const BUSYBOX = '/bin/busybox';
 /** Applets the tests run, as links in /bin. */
-const APPLETS = ['sh', 'ping', 'nc', 'wget', 'httpd', 'nslookup', 'ip', 'sleep', 'cat', 'true', 'hostname', 'echo', 'ls'];
+const APPLETS = ['sh', 'ping', 'nc', 'wget', 'httpd', 'nslookup', 'ip', 'sleep', 'cat', 'true', 'hostname', 'echo', 'ls', 'timeout'];
 /** What httpd serves from /www. */
 export const PAGE = 'tsnet-test-page\n';
 
