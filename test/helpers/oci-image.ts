@@ -67,7 +67,7 @@ export function buildBusyboxImage(dir: string, name = 'docker.io/tsnet/busybox:t
   fs.writeFileSync(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
     schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag } }],
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, platform: { architecture: 'amd64', os: 'linux' }, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag } }],
   }));
   const ociArchive = path.join(dir, 'busybox-oci.tar');
   execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', layout, '-cf', ociArchive, 'oci-layout', 'index.json', 'blobs']);
