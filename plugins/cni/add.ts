@@ -152,7 +152,7 @@ export async function addAttachment(ctl: Controller, req: CniRequest, { plan, at
       return await addOnce(ctl, req, plan, att);
     } catch (err) {
       // The last DEL of the network removed it between our lookup and our connect: make it again.
-      if (attempt >= NETWORK_GONE_RETRIES || !networkWentAway(err, plan.name)) throw err;
+      if (attempt >= NETWORK_GONE_RETRIES || !networkWentAway(err)) throw err;
       debug(`network ${plan.name} was being removed; attempt ${attempt + 1}`);
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
@@ -162,10 +162,10 @@ export async function addAttachment(ctl: Controller, req: CniRequest, { plan, at
 /** Attempts of an ADD whose network a concurrent last DEL is removing. */
 const NETWORK_GONE_RETRIES = 5;
 
-/** Whether err says the network was removed (or is being removed) under the ADD. */
-function networkWentAway(err: unknown, name: string): boolean {
+/** Whether err says the network (the only one an ADD touches, by name or id) was removed, or is being removed, under the ADD. */
+function networkWentAway(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : '';
-  return (err instanceof ConflictError && /is being removed|was removed while being connected/.test(msg)) || (err instanceof NotFoundError && msg.includes(`network ${name} not found`));
+  return (err instanceof ConflictError && /is being removed|was removed while being connected/.test(msg)) || (err instanceof NotFoundError && /^network \S+ not found$/.test(msg));
 }
 
 /** One ADD attempt: see the file comment. */
