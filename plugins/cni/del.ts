@@ -23,11 +23,12 @@ async function releaseIfEmpty(ctl: Controller, containerId: string, sb: Sandbox)
  * subnet, bridge and rules. The next ADD makes it again. A sandbox of another face keeps it.
  */
 async function releaseNetworkIfIdle(ctl: Controller, net: Network | undefined): Promise<void> {
-  if (!net || net.labels[CNI_LABEL] !== 'true' || (await ctl.networkEndpoints(net.id)).length) return;
+  if (!net || net.labels[CNI_LABEL] !== 'true') return;
   try {
+    if ((await ctl.networkEndpoints(net.id)).length) return;
     await ctl.deleteNetwork(net.id);
   } catch (err) {
-    // An ADD attached meanwhile (it keeps the network), or another DEL removed it first.
+    // An ADD attached meanwhile (it keeps the network), or another DEL is removing it or has.
     if (err instanceof ConflictError || err instanceof NotFoundError) return;
     throw err;
   }

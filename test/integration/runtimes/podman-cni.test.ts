@@ -57,7 +57,7 @@ describe('podman on its CNI backend, with tsnet-cni', function () {
   let podman: Podman | undefined;
   let outside: Outside | undefined;
   let tmp = '';
-  let kernelBefore: KernelSnapshot, rulesBefore = '';
+  let kernelBefore: KernelSnapshot, rulesBefore = '', conflist = '';
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-podman-cni-'));
@@ -72,7 +72,7 @@ describe('podman on its CNI backend, with tsnet-cni', function () {
     kernelBefore = await snapshot();
     rulesBefore = ruleset();
     for (const plugin of CONFLIST.plugins) assert.deepEqual(Object.keys(plugin).filter((k) => !ALLOWED_KEYS.has(k)), [], 'no tsnet-specific key');
-    podman.writeConflist(NET, CONFLIST);
+    conflist = podman.writeConflist(NET, CONFLIST);
   });
   after(async () => {
     await podman?.cleanup();
@@ -105,6 +105,7 @@ describe('podman on its CNI backend, with tsnet-cni', function () {
     const p = podman!;
     await p.must(['rm', '-f', '-t', '0', SRV]);
     await p.must(['network', 'rm', NET]);
+    assert.equal(fs.existsSync(conflist), false);
     assert.equal(tsnet('sandbox', 'ls', '-q').stdout.trim(), '');
     assert.doesNotMatch(tsnet('ls').stdout, new RegExp(`\\b${NET}\\b`));
     assert.deepEqual(await snapshot(), kernelBefore);
