@@ -57,7 +57,9 @@ function recordedCalls(dir: string): Call[] {
 function normalise(call: Call, namespace: string): Call {
   const text = JSON.stringify(call)
     .replaceAll(namespace, '<namespace>').replaceAll(NET, '<network>').replaceAll(BRIDGE, '<bridge>')
-    .replace(/\/proc\/\d+\/ns\/net/g, '/proc/<pid>/ns/net').replaceAll(CNI_BIN_DIR, '<cni-bin-dir>');
+    .replace(/\/proc\/\d+\/ns\/net/g, '/proc/<pid>/ns/net').replaceAll(CNI_BIN_DIR, '<cni-bin-dir>')
+    // DEL carries the cached ADD result (prevResult): random MACs and host veth names.
+    .replace(/"mac":"[0-9a-f:]{17}"/g, '"mac":"<mac>"').replace(/"veth[0-9a-f]+"/g, '"<host-veth>"');
   return JSON.parse(text);
 }
 
