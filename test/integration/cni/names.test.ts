@@ -76,6 +76,14 @@ describe('tsnet-cni: names and DNS from the runtime', function () {
     assert.deepEqual(lookup(`cnm3-${RUN}`, `web-0.dev${RUN}`), ['10.138.0.3', '10.138.0.4']);
   });
 
+  it('brings a runtime namespace\'s loopback up, so the resolver can listen there (ctr leaves it down)', async () => {
+    const a = s.netns(`cnm9-${RUN}`);
+    execFileSync('ip', ['-n', `cnm9-${RUN}`, 'link', 'set', 'lo', 'down']);
+    const r = await cni('ADD', conf(), { containerId: `l${RUN}`, netns: a, args: `K8S_POD_NAME=lo-${RUN}` });
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(lookup(`cnm9-${RUN}`, `lo-${RUN}`), ['10.138.0.2']);
+  });
+
   describe('with an upstream outside', () => {
     let outside: Outside | undefined;
     let dnsmasq: ChildProcess | undefined;
