@@ -19,3 +19,4 @@ export { BRIDGE_KEYS, cniBridgeDifference, cniBridgeOptions, engineBridgeOptions
 export { type DnsSource, ResolverSync, startResolver } from './dns/sync';
 export { bigIntToIp, canonicalSubnet, contains, family, ipToBigInt, networkOf, splitCidr } from './kernel/addr';
 export { DNS_LISTEN_ADDRESS } from './dns/constants';
+export { isSandboxName } from './names';

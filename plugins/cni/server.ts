@@ -53,7 +53,7 @@ export interface CniServerOptions {
   controller: Controller;
   /** Default: cni.sock in the controller's state directory. */
   socketPath?: string;
-  /** Applies the store to the daemon's resolver (DaemonHandle.sync), for `"dns": true` configs. */
+  /** Applies the store to the daemon's resolver (DaemonHandle.sync), for configs that want the embedded resolver. */
   syncResolver?: () => Promise<void>;
 }
 

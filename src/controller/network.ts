@@ -203,6 +203,8 @@ export async function deleteNetwork(core: Core, ref: string, opts: { reshaping?:
   const net = await networkStore(core, found).txn(async (t) => {
     const current = await lookupNetwork(core, t, found.id);
     if (!current) throw new NotFoundError(`network ${ref} not found`);
+    // Another process is removing it (or still making it): one remover tears down, not two.
+    if (current.transition) throw new ConflictError(`network ${current.name} is being ${current.transition === 'deleting' ? 'removed' : 'created'}`);
     const eps = await networkEndpoints(t, current.id);
     if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
     t.put(keys.network(current.id), { ...current, transition: 'deleting', transitionOwner: transitionOwner() });
