@@ -17,4 +17,5 @@ export { driverNames } from './drivers/registry';
 export { BRIDGE_KEYS, cniBridgeDifference, cniBridgeOptions, engineBridgeOptions } from './drivers/bridge/options';
 export { type DnsSource, ResolverSync, startResolver } from './dns/sync';
 export { bigIntToIp, canonicalSubnet, contains, family, ipToBigInt, networkOf, splitCidr } from './kernel/addr';
-export { DNS_LISTEN_ADDRESS } from './dns/constants';
+export { loopbackUp } from './kernel/netlink';
+export { DNS_DOMAIN_LABEL, DNS_ENABLED_LABEL, DNS_LISTEN_ADDRESS } from './dns/constants';
