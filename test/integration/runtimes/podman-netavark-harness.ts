@@ -71,7 +71,7 @@ async function holdRunDir(): Promise<void> {
 async function releaseRunDir(): Promise<void> {
   if (--runDirUsers > 0) return;
   await exec('umount', [PODMAN_RUN_DIR]);
-  if (madeRunDir) fs.rmSync(PODMAN_RUN_DIR, { recursive: false, force: true });
+  if (madeRunDir) fs.rmdirSync(PODMAN_RUN_DIR);
   madeRunDir = false;
 }
 
