@@ -21,6 +21,8 @@ export function helperScript(o: { node?: string; entry?: string; stateDir: strin
 'use strict';
 // tsnet-netavark, installed by \`tsnet-netavark install\`: teardown runs with a minimal environment, so the state directory is fixed here.
 process.env.TSNET_STATE_DIR = ${JSON.stringify(o.stateDir)};
+// The firewall tools are found through PATH, which a bare environment may lack.
+process.env.PATH ||= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 require(${JSON.stringify(entry)});
 `;
 }
