@@ -9,6 +9,9 @@ import { runNetavark } from './run';
 
 /** The whole of stdin. */
 async function readStdin(): Promise<string> {
+  // The installed helper has read it already when it offered the call to the daemon first.
+  const given = (globalThis as { __tsnetNetavarkStdin?: string }).__tsnetNetavarkStdin;
+  if (given !== undefined) return given;
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');

@@ -3,7 +3,7 @@
  * checks and messages (bridge.rs / macvlan.rs validate, core_utils get_ipam_addresses) plus tsnet's
  * own refusals for what it does not implement. Every network is checked before any is set up.
  */
-import { canonicalSubnet, contains, DNS_DOMAIN_LABEL, DNS_ENABLED_LABEL, family, type NetworkSpec, type PortRequest, type Protocol, splitCidr } from '../../src/index';
+import { canonicalSubnet, contains, DNS_DOMAIN_LABEL, DNS_ENABLED_LABEL, family, type NetworkSpec, podmanBridgeOptions, podmanMacvlanOptions, type PortRequest, type Protocol, splitCidr } from '../../src/index';
 import type { NetworkOptions, PerNetworkOptions, PodmanNetwork } from './contract';
 import { NetavarkError } from './errors';
 
@@ -124,9 +124,7 @@ function bridgeSpec(net: PodmanNetwork): NetworkSpec {
   const mtu = option(net, 'mtu', 0, u32, 'invalid digit found in string');
   // tsnet isolates networks from each other either way: isolate=true is what it does.
   option(net, 'isolate', false, bool, 'provided string was not `true` or `false`');
-  const options: Record<string, string> = { 'com.docker.network.bridge.name': net.network_interface, 'com.docker.network.bridge.enable_ip_masquerade': 'true' };
-  if (mtu) options['com.docker.network.driver.mtu'] = String(mtu);
-  return { name: net.name, driver: 'bridge', options, ...commonSpec(net) };
+  return { name: net.name, driver: 'bridge', options: podmanBridgeOptions({ device: net.network_interface, mtu }), ...commonSpec(net) };
 }
 
 /** A macvlan network: podman's network_interface is the parent (found at setup when empty: the default route's device). */
@@ -136,8 +134,7 @@ function macvlanSpec(net: PodmanNetwork): NetworkSpec {
   if (mode === 'source') throw fail(`network ${net.name}: macvlan mode "source" is not supported by tsnet`);
   if (!['', 'bridge', 'private', 'vepa', 'passthru'].includes(mode)) throw fail(`invalid macvlan mode "${mode}"`);
   if (option(net, 'mtu', 0, u32, 'invalid digit found in string')) throw fail(`network ${net.name}: option mtu on a macvlan network is not supported by tsnet (the interface takes its parent's)`);
-  const options: Record<string, string> = { macvlan_mode: mode || 'bridge' };
-  if (net.network_interface) options.parent = net.network_interface;
+  const options = podmanMacvlanOptions({ parent: net.network_interface ?? undefined, mode: (mode || 'bridge') as Parameters<typeof podmanMacvlanOptions>[0]['mode'] });
   return { name: net.name, driver: 'macvlan', options, ...commonSpec(net) };
 }
 

@@ -5,7 +5,7 @@
  * so a failure runs the reverse of every completed step before it is reported.
  */
 import * as fs from 'node:fs';
-import { ConflictError, type ConnectOptions, type Controller, DNS_LISTEN_ADDRESS, type Endpoint, loopbackUp, type Network, type Sandbox } from '../../src/index';
+import { ConflictError, type ConnectOptions, type Controller, DNS_LISTEN_ADDRESS, type Endpoint, type Network, type Sandbox } from '../../src/index';
 import type { StatusBlock } from './contract';
 import { NetavarkError } from './errors';
 import { ensurePodmanNetwork, removeIfUnused } from './network';
@@ -62,7 +62,8 @@ async function createSandbox(ctl: Controller, plan: SetupPlan, netns: string, ne
     };
     let sb: Sandbox;
     try {
-      sb = await ctl.createSandbox({ name, network: net.id, netnsPath: netns, dns: plan.dnsServers, ...opts(name) });
+      // netavark brings the namespace's loopback up (the resolver listens on it); podman leaves it down.
+      sb = await ctl.createSandbox({ name, network: net.id, netnsPath: netns, loopbackUp: true, dns: plan.dnsServers, ...opts(name) });
     } catch (err) {
       // Taken meanwhile by another setup: try the next name.
       if (err instanceof ConflictError && (await trySandbox(ctl, name))?.key !== netns) continue;
@@ -92,8 +93,6 @@ async function statusOf(ctl: Controller, np: NetworkPlan, net: Network, sb: Sand
 export async function setupContainer(ctl: Controller, netns: string, plan: SetupPlan): Promise<Record<string, StatusBlock>> {
   const undo: Reverses = [];
   try {
-    // netavark brings the namespace's loopback up (the resolver listens on it); podman leaves it down.
-    await loopbackUp(netns);
     let sb = await existingSandbox(ctl, plan, netns);
     // Ports go to one network only (a host port maps to one address); `network connect` repeats them, and they stay where they are.
     let portsPlaced = sb ? (await ctl.sandboxEndpoints(sb.id)).some((e) => e.ports.length) : false;

@@ -31,6 +31,8 @@ export interface SandboxOptions extends ConnectOptions {
   expose?: string[];
   /** An existing network namespace to use (a CNI runtime's or an engine's); tsnet will not create or delete it. */
   netnsPath?: string;
+  /** With netnsPath: bring its loopback up (netavark does; a CNI runtime runs its loopback plugin instead). */
+  loopbackUp?: boolean;
 }
 
 /** Checks every option that needs no state, before any side effect. */
@@ -86,6 +88,9 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
     if ((mode === 'own' || mode === 'none') && !sb.external) {
       createNetns(sb.key);
       undo.push('create namespace', () => deleteNetns(sb.key));
+      await loopbackUp(sb.key);
+    } else if (sb.external && o.loopbackUp) {
+      // Left up on failure: the namespace is the runtime's, and a loopback up harms nothing.
       await loopbackUp(sb.key);
     }
     undo.push('sandbox files', () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }));
