@@ -1,5 +1,5 @@
 /**
- * `tsnet-netavark install [DIR] [--name NAME] [--state-dir DIR]`: writes the executable podman runs
+ * `tsnet-netavark install [DIR] [--name NAME] [--state-dir DIR] [--node-only]`: writes the executable podman runs
  * into a helper_binaries_dir (default /usr/local/libexec/podman, the first directory podman searches)
  * as `netavark`. Podman runs teardown from `podman container cleanup` with a minimal environment, so
  * the state directory is fixed in the script at install (default: $TSNET_STATE_DIR, else
@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUILT_CLI, compileNetavarkShim } from './shim';
 
 /** The daemon's socket and the request variable with the argv (server.ts; not imported: it would load the core here). */
 const SOCKET_NAME = 'netavark.sock';
@@ -128,21 +129,46 @@ export function writeHelper(dir: string, name: string, stateDir: string, entry?:
   return file;
 }
 
+/** How placeHelper installs. */
+export interface PlaceOptions {
+  /** false: the node helper as `name`, even when a C compiler is there. */
+  shim?: boolean;
+  /** The file the node helper loads (default: main.js; install passes the bundle). */
+  entry?: string;
+}
+
+/**
+ * Puts dir/name in place: the exec shim when it compiles (the node helper beside it as
+ * `<name>-node`), else the node helper itself. Returns the file and what it is.
+ */
+export function placeHelper(dir: string, name: string, stateDir: string, opts: PlaceOptions = {}): { file: string; kind: 'shim' | 'node' } {
+  if (opts.shim !== false) {
+    const helper = writeHelper(dir, `${name}-node`, stateDir, opts.entry);
+    const file = path.join(dir, name);
+    if (compileNetavarkShim(file, { node: process.execPath, helper, cli: BUILT_CLI, stateDir }) === 'built') return { file, kind: 'shim' };
+    fs.rmSync(helper, { force: true });
+  }
+  return { file: writeHelper(dir, name, stateDir, opts.entry), kind: 'node' };
+}
+
 /** Runs the install command; returns the exit code. */
 export async function install(args: string[], out: { write(s: string): unknown }): Promise<number> {
   let name = HELPER_NAME;
   let stateDir = process.env.TSNET_STATE_DIR || '/var/lib/tsnet';
   const rest: string[] = [];
+  let shim = true;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--name') name = args[++i] ?? '';
+    if (args[i] === '--node-only') shim = false;
+    else if (args[i] === '--name') name = args[++i] ?? '';
     else if (args[i] === '--state-dir') stateDir = args[++i] ?? '';
     else rest.push(args[i]);
   }
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) || !path.isAbsolute(stateDir) || rest.length > 1 || rest.some((a) => a.startsWith('--'))) {
-    out.write(`usage: tsnet-netavark install [DIR] [--name NAME] [--state-dir ABSOLUTE_DIR]   (DIR default ${DEFAULT_HELPER_DIR}, NAME default ${HELPER_NAME})\n`);
+    out.write(`usage: tsnet-netavark install [DIR] [--name NAME] [--state-dir ABSOLUTE_DIR] [--node-only]   (DIR default ${DEFAULT_HELPER_DIR}, NAME default ${HELPER_NAME})\n`);
     return 2;
   }
-  const file = writeHelper(rest[0] ?? DEFAULT_HELPER_DIR, name, stateDir, await helperTarget());
-  out.write(`installed ${file} (state directory ${stateDir}): set [engine] helper_binaries_dir = ["${path.dirname(file)}"] in containers.conf\n`);
+  const { file, kind } = placeHelper(rest[0] ?? DEFAULT_HELPER_DIR, name, stateDir, { shim, entry: await helperTarget() });
+  const what = kind === 'shim' ? 'the exec shim (calls go to the tsnet daemon when it runs, else to node)' : 'the node helper';
+  out.write(`installed ${file}, ${what}, state directory ${stateDir}: set [engine] helper_binaries_dir = ["${path.dirname(file)}"] in containers.conf\n`);
   return 0;
 }

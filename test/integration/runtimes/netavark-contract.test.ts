@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeHelper } from '../../../plugins/netavark/install';
+import { helperTarget, placeHelper, writeHelper } from '../../../plugins/netavark/install';
 import { Controller } from '../../../src/index';
 import { snapshot } from '../../helpers/kernel-state';
 import { exec } from './podman-netavark-harness';
@@ -49,6 +49,7 @@ function options(name: string, nets: Record<string, [string, string, string]>): 
 describe('tsnet-netavark exec\'d as podman does', function () {
   let dir: string;
   let helper: string;
+  let nodeHelper: string;
   const namespaces: string[] = [];
 
   /** A namespace as podman makes one (a bind mount under /run/netns), loopback down. */
@@ -59,12 +60,16 @@ describe('tsnet-netavark exec\'d as podman does', function () {
   }
 
   /** Runs the helper with podman's argv; env is all it gets (podman's cleanup passes little). */
-  const call = (verb: 'setup' | 'teardown', ns: string, stdin: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) =>
-    exec(helper, ['--config', '/run/containers/networks', '--rootless=false', '--aardvark-binary=', verb, ns], { env, input: stdin });
+  const call = (verb: 'setup' | 'teardown', ns: string, stdin: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }, file = helper) =>
+    exec(file, ['--config', '/run/containers/networks', '--rootless=false', '--aardvark-binary=', verb, ns], { env, input: stdin });
 
-  before(function () {
+  before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netavark-helper-'));
-    helper = writeHelper(dir, 'netavark', process.env.TSNET_STATE_DIR!);
+    // As installed: the exec shim (the daemon's socket, node when it does not take a call), and the node helper alone.
+    const placed = placeHelper(dir, 'netavark', process.env.TSNET_STATE_DIR!, { entry: await helperTarget() });
+    assert.equal(placed.kind, 'shim', 'a C compiler is installed by scripts/setup.sh');
+    helper = placed.file;
+    nodeHelper = writeHelper(dir, 'netavark-unbundled', process.env.TSNET_STATE_DIR!);
   });
 
   after(function () {
@@ -72,12 +77,19 @@ describe('tsnet-netavark exec\'d as podman does', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers every bad input with {"error"} on stdout, exit 1, and changes nothing', async function () {
-    const ns = netns(`bad-${TAG}`);
+  for (const via of ['the node helper, no daemon running', 'the shim and the daemon it starts'] as const) {
+    it(`answers every bad input with {"error"} on stdout, exit 1, and changes nothing (${via})`, async function () {
+      await badInputs(via.startsWith('the node') ? nodeHelper : helper);
+    });
+  }
+
+  /** The corpus through one executable. */
+  async function badInputs(exe: string): Promise<void> {
+    const ns = netns(`bad-${TAG}-${namespaces.length}`);
     const before = await world();
     for (const file of fs.readdirSync(path.join(FIXTURES, 'invalid')).sort()) {
       const c = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'invalid', file), 'utf8')) as { error: string; stdin: unknown };
-      const r = await call('setup', ns, typeof c.stdin === 'string' ? c.stdin : JSON.stringify(c.stdin));
+      const r = await call('setup', ns, typeof c.stdin === 'string' ? c.stdin : JSON.stringify(c.stdin), undefined, exe);
       assert.equal(r.code, 1, `${file}: exit ${r.code}`);
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, `${file}: one line on stdout, got ${r.stdout}`);
@@ -85,7 +97,7 @@ describe('tsnet-netavark exec\'d as podman does', function () {
       assert.ok(error.includes(c.error), `${file}: "${error}" should contain "${c.error}"`);
     }
     assert.equal(await world(), before);
-  });
+  }
 
   it('undoes a setup that fails on its second network: podman never tears it down', async function () {
     const before = await world();

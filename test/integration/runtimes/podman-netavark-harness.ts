@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { helperTarget, writeHelper } from '../../../plugins/netavark/install';
+import { helperTarget, placeHelper } from '../../../plugins/netavark/install';
 
 /** Podman's run dir for rootful networks (netavark's --config), fixed in podman. */
 const PODMAN_RUN_DIR = '/run/containers';
@@ -143,7 +143,7 @@ export async function createPodmanHost(o: { backend: 'tsnet' | 'netavark'; tag: 
   for (const d of ['helpers', 'networks', 'tmp', 'root', 'runroot']) fs.mkdirSync(path.join(dir, d));
   let helper: string;
   if (o.backend === 'tsnet') {
-    helper = writeHelper(helpers, 'netavark', o.stateDir ?? process.env.TSNET_STATE_DIR ?? '/var/lib/tsnet', await helperTarget());
+    helper = placeHelper(helpers, 'netavark', o.stateDir ?? process.env.TSNET_STATE_DIR ?? '/var/lib/tsnet', { entry: await helperTarget() }).file;
   } else {
     helper = path.join(helpers, 'netavark');
     fs.symlinkSync(path.join(DEBIAN_HELPERS, 'netavark'), helper);
