@@ -34,6 +34,8 @@ export function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEn
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    // A command that exits without reading its stdin must not fail the caller with EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -65,7 +67,12 @@ async function holdRunDir(): Promise<void> {
     madeRunDir = true;
   }
   const r = await exec('mount', ['-t', 'tmpfs', '-o', 'mode=700', 'tmpfs', PODMAN_RUN_DIR]);
-  if (r.code) throw new Error(`mount tmpfs on ${PODMAN_RUN_DIR}: ${r.stderr}`);
+  if (r.code) {
+    runDirUsers--;
+    if (madeRunDir) fs.rmdirSync(PODMAN_RUN_DIR);
+    madeRunDir = false;
+    throw new Error(`mount tmpfs on ${PODMAN_RUN_DIR}: ${r.stderr}`);
+  }
 }
 
 async function releaseRunDir(): Promise<void> {
