@@ -187,3 +187,20 @@ describe('netavark face helpers', function () {
     assert.match(difference({ ...net, labels: {} }, n.spec)!, /another tsnet face/);
   });
 });
+
+describe('netavark helper and shim', function () {
+  it('speak the daemon socket\'s names', function () {
+    const { helperScript } = require('../../../plugins/netavark/install') as typeof import('../../../plugins/netavark/install');
+    const { ARGV_VARIABLE, NETAVARK_SOCKET } = require('../../../plugins/netavark/server') as typeof import('../../../plugins/netavark/server');
+    const script = helperScript({ stateDir: '/var/lib/tsnet-x', entry: '/opt/x.js', node: '/usr/bin/node' });
+    const shim = fs.readFileSync(path.join(__dirname, '..', '..', '..', '..', 'plugins', 'netavark', 'shim', 'tsnet-netavark.c'), 'utf8');
+    for (const text of [script, shim]) {
+      assert.ok(text.includes(`${ARGV_VARIABLE}`), 'argv variable');
+      assert.ok(text.includes(`"${NETAVARK_SOCKET}"`), 'socket name');
+    }
+    assert.match(script, /^#!\/usr\/bin\/node\n/);
+    assert.match(script, /process\.env\.TSNET_STATE_DIR = "\/var\/lib\/tsnet-x";/);
+    // The script must parse (a template literal slip would only show when podman runs it).
+    new Function(script.replace(/^#!.*\n/, ''));
+  });
+});
