@@ -47,6 +47,8 @@ function options(name: string, nets: Record<string, [string, string, string]>): 
 }
 
 describe('tsnet-netavark exec\'d as podman does', function () {
+  // The corpus through node costs ~35 node starts; a shared machine makes that slow.
+  this.timeout(300_000);
   let dir: string;
   let helper: string;
   let nodeHelper: string;

@@ -41,6 +41,8 @@ async function httpGet(nsPath: string, url: string): Promise<string> {
 }
 
 describe('podman on tsnet-netavark', function () {
+  // Real podman runs: image import, container starts, 5 s wget timeouts on purpose.
+  this.timeout(300_000);
   let host: PodmanHost;
   let outside: Outside;
   let initial: KernelSnapshot;
