@@ -108,6 +108,20 @@ describe('podman on tsnet-netavark', function () {
     await host.podman(['network', 'disconnect', NET2, 'srv']);
   });
 
+  it('puts a container on a macvlan network (the outside uplink as parent) that reaches the outside directly', async function () {
+    const mv = `mv-${TAG}`;
+    const uplink = `up-pn${TAG}`.slice(0, 15);
+    // A LAN of its own on the outside's wire: tsnet refuses a subnet that overlaps a host route (198.51.100.0/24 is the uplink's).
+    execFileSync('nsenter', [`--net=${outside.key}`, '--', 'ip', 'addr', 'add', '198.51.101.2/24', 'dev', 'eth0']);
+    await host.podman(['network', 'create', '-d', 'macvlan', '-o', `parent=${uplink}`, '--subnet', '198.51.101.0/24', '--gateway', '198.51.101.2', mv]);
+    const out = (await host.run(['--rm', '--network', mv, '--ip', '198.51.101.77', host.image, 'sh', '-c', 'ping -c1 -W2 198.51.101.2 >/dev/null && echo reached; ip -4 addr show eth0; cat /etc/resolv.conf'])).stdout;
+    assert.match(out, /^reached$/m);
+    assert.match(out, /inet 198\.51\.101\.77\/24/);
+    assert.doesNotMatch(out, /127\.0\.0\.11/, 'netavark 1.4 serves no names on macvlan');
+    await host.podman(['network', 'rm', mv]);
+    assert.ok(!(await tsnetView()).networks.includes(mv), 'the macvlan network goes with its last container');
+  });
+
   it('podman rm -f and network rm leave nothing', async function () {
     await host.podman(['rm', '-f', '-t', '0', 'srv', 'srv2', 'cli']);
     await host.podman(['network', 'rm', NET, NET2]);
