@@ -4,7 +4,7 @@
  * helper_binaries_dir, tmp_dir, file locks) in a temp dir; podman's fixed run dir
  * /run/containers under a tmpfs of this mount namespace; containers under a cgroupfs parent the
  * harness removes. The helper dir holds tsnet-netavark installed as `netavark` (backend 'tsnet')
- * or Debian's netavark and aardvark-dns (backend 'netavark'). Podman runs with a minimal
+ * or Debian's netavark and (unless aardvark: false) aardvark-dns (backend 'netavark'). Podman runs with a minimal
  * environment (no TSNET_STATE_DIR), as its cleanup process does.
  */
 import { execFile } from 'node:child_process';
@@ -143,9 +143,9 @@ function removeCgroup(parent: string): void {
 }
 
 /** Sets up a podman installation with the given backend; tag makes names unique. */
-export async function createPodmanHost(o: { backend: 'tsnet' | 'netavark'; tag: string; stateDir?: string }): Promise<PodmanHost> {
+export async function createPodmanHost(o: { backend: 'tsnet' | 'netavark'; tag: string; stateDir?: string; aardvark?: boolean }): Promise<PodmanHost> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `podman-${o.backend}-`));
-  const cgroupParent = `/tsnet-podman-${o.tag}-${o.backend}`;
+  const cgroupParent = `/tsnet-podman-${o.tag}-${o.backend}${o.aardvark === false ? '-nodns' : ''}`;
   const helpers = path.join(dir, 'helpers');
   for (const d of ['helpers', 'networks', 'tmp', 'root', 'runroot']) fs.mkdirSync(path.join(dir, d));
   let helper: string;
@@ -154,7 +154,8 @@ export async function createPodmanHost(o: { backend: 'tsnet' | 'netavark'; tag: 
   } else {
     helper = path.join(helpers, 'netavark');
     fs.symlinkSync(path.join(DEBIAN_HELPERS, 'netavark'), helper);
-    fs.symlinkSync(path.join(DEBIAN_HELPERS, 'aardvark-dns'), path.join(helpers, 'aardvark-dns'));
+    // Without aardvark-dns podman passes --aardvark-binary= and netavark serves no names.
+    if (o.aardvark !== false) fs.symlinkSync(path.join(DEBIAN_HELPERS, 'aardvark-dns'), path.join(helpers, 'aardvark-dns'));
   }
   const conf = path.join(dir, 'containers.conf');
   fs.writeFileSync(conf, [
