@@ -85,6 +85,15 @@ describe('podman on tsnet-netavark', function () {
     assert.equal(await httpGet(outside.key, `http://${outside.hostIp}:${PORT}/`), 'hello from podman\n');
   });
 
+  it('tears down on stop and sets up again on start, in the new namespace', async function () {
+    await host.podman(['stop', '-t', '0', 'srv']);
+    assert.deepEqual((await tsnetView()).sandboxes, [], 'stop tears the container down');
+    await host.podman(['start', 'srv']);
+    const out = (await host.run(['--rm', '--network', NET, host.image, 'sh', '-c', 'timeout 5 wget -qO- http://web/'])).stdout;
+    assert.equal(out, 'hello from podman\n');
+    assert.equal(await httpGet('', `http://127.0.0.1:${PORT}/`), 'hello from podman\n');
+  });
+
   it('serves no names on podman\'s default network (dns_enabled false)', async function () {
     const out = (await host.run(['--rm', '--network', 'podman', host.image, 'sh', '-c', 'cat /etc/resolv.conf; ip -4 addr show eth0'])).stdout;
     assert.doesNotMatch(out, /127\.0\.0\.11|dns\.podman/);
