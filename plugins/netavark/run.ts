@@ -45,8 +45,9 @@ async function withController<T>(io: NetavarkIo, dns: boolean, body: (ctl: Contr
     try {
       return await body(io.controller);
     } finally {
-      // Also after a failure: a setup that undid itself has taken names back.
-      if (dns && io.syncResolver) await io.syncResolver();
+      // Also after a failure: a setup that undid itself has taken names back. The daemon logs a
+      // failed reconcile itself, and one must not replace the call's outcome.
+      if (dns && io.syncResolver) await io.syncResolver().catch(() => undefined);
     }
   }
   const stateDir = io.env.TSNET_STATE_DIR || defaultStateDir();
