@@ -117,6 +117,18 @@ describe('podman on tsnet-netavark', function () {
     await host.podman(['network', 'disconnect', NET2, 'srv']);
   });
 
+  it('sets up dual-stack networks: podman\'s IPv6 address, reachable by name', async function () {
+    const v6 = `v6-${TAG}`;
+    await host.podman(['network', 'create', '--ipv6', '--subnet', '10.89.79.0/24', '--subnet', 'fd00:89:79::/64', v6]);
+    await host.run(['-d', '--name', 'srv6', '--network', v6, '--ip6', 'fd00:89:79::10', host.image, 'httpd', '-f', '-p', '80', '-h', '/www']);
+    const out = (await host.run(['--rm', '--network', v6, host.image, 'sh', '-c', 'ip -6 addr show eth0 scope global; timeout 5 wget -qO- http://[fd00:89:79::10]/; nslookup -type=aaaa srv6 127.0.0.11'])).stdout;
+    assert.match(out, /inet6 fd00:89:79::[0-9a-f]+\/64/);
+    assert.match(out, /hello from podman/);
+    assert.match(out, /fd00:89:79::10/);
+    await host.podman(['rm', '-f', '-t', '0', 'srv6']);
+    await host.podman(['network', 'rm', v6]);
+  });
+
   it('puts a container on a macvlan network (the outside uplink as parent) that reaches the outside directly', async function () {
     const mv = `mv-${TAG}`;
     const uplink = `up-pn${TAG}`.slice(0, 15);
