@@ -5,6 +5,7 @@ import { measureResolver } from '../src/dns/bench';
 import { measureAttach } from './attach';
 import { measureCni } from './cni';
 import { measureOverlayConvergence, measureOverlayThroughput } from './overlay';
+import { measurePodman } from './podman';
 
 async function main(): Promise<void> {
   const only = process.env.TSNET_BENCH?.split(',');
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   if (want('cni')) result.cni = await measureCni();
   if (want('overlay-convergence')) result.overlayConvergence = await measureOverlayConvergence();
   if (want('overlay-throughput')) result.overlayThroughput = await measureOverlayThroughput();
+  if (want('podman-netavark')) result.podmanNetavark = await measurePodman();
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 

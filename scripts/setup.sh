@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 iptables nftables util-linux dnsutils busybox-static dnsmasq-base dnsperf containernetworking-plugins docker.io containerd podman etcd-server etcd-client iperf3 gcc libc6-dev firewalld dbus-daemon zsh fish man-db)
+pkgs=(iproute2 iptables nftables util-linux dnsutils busybox-static dnsmasq-base dnsperf containernetworking-plugins docker.io containerd podman netavark aardvark-dns etcd-server etcd-client iperf3 gcc libc6-dev firewalld dbus-daemon zsh fish man-db)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,8 +15,9 @@ export { checkDaemonConfig, type ConfigReport, type DaemonConfig, defaultStateDi
 export * from './errors';
 export type * from './model';
 export { driverNames } from './drivers/registry';
-export { BRIDGE_KEYS, cniBridgeDifference, cniBridgeOptions, engineBridgeOptions } from './drivers/bridge/options';
+export { BRIDGE_KEYS, cniBridgeDifference, cniBridgeOptions, engineBridgeOptions, podmanBridgeOptions } from './drivers/bridge/options';
+export { podmanMacvlanOptions } from './drivers/macvlan/index';
 export { type DnsSource, ResolverSync, startResolver } from './dns/sync';
 export { bigIntToIp, canonicalSubnet, contains, family, ipToBigInt, networkOf, splitCidr } from './kernel/addr';
-export { DNS_LISTEN_ADDRESS } from './dns/constants';
+export { DNS_DOMAIN_LABEL, DNS_ENABLED_LABEL, DNS_LISTEN_ADDRESS } from './dns/constants';
 export { isSandboxName } from './names';

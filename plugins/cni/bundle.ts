@@ -84,12 +84,12 @@ const buildTreeDirname: esbuild.Plugin = {
   },
 };
 
-/** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. */
-export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } = {}): Promise<string> {
+/** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. opts.entry bundles another face (tsnet-netavark) the same way. */
+export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean; entry?: string } = {}): Promise<string> {
   // Written beside and renamed over: a runtime may be exec'ing the previous bundle right now.
   const tmp = `${outfile}.tmp-${process.pid}`;
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'plugins', 'cni', 'main.ts')],
+    entryPoints: [opts.entry ?? path.join(ROOT, 'plugins', 'cni', 'main.ts')],
     outfile: tmp,
     bundle: true,
     platform: 'node',

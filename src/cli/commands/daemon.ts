@@ -1,7 +1,7 @@
 /**
  * `tsnet daemon`: runs the resident components in the foreground until SIGTERM/SIGINT — the embedded
- * resolver, the Docker plugin sockets (tsnet.sock: bridge and IPAM; tsnet-macvlan.sock) and the CNI socket. The daemon hosts faces, so this command
- * (unlike the others) also imports plugins/docker and plugins/cni; it only lists them as resident
+ * resolver, the Docker plugin sockets (tsnet.sock: bridge and IPAM; tsnet-macvlan.sock), the CNI socket and the netavark socket. The daemon hosts faces, so this command
+ * (unlike the others) also imports plugins/docker, plugins/cni and plugins/netavark; it only lists them as resident
  * services, runDaemon starts and stops them.
  */
 import { type Command, Option } from 'commander';
@@ -9,7 +9,7 @@ import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } f
 import { checkDaemonConfig, type ConfigReport, type DaemonConfig, type DaemonRole, defaultStateDir, describe, ignoredKeysLine, InvalidArgumentError, readDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
 interface DaemonFlags {
-  dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string;
+  dockerSocket: string; dockerPlugin: boolean; cni: boolean; netavark: boolean; role?: DaemonRole | 'all'; supervisor?: string;
   clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[]; validate?: boolean; configFile?: string;
 }
 
@@ -55,6 +55,7 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
   const argv = [process.execPath, process.argv[1], ...(stateDir ? ['--state-dir', stateDir] : []), 'daemon', '--role', role, '--supervisor', String(process.pid), '--docker-socket', f.dockerSocket];
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
+  if (!f.netavark) argv.push('--no-netavark');
   return [...argv, ...clusterArgv(f)];
 }
 
@@ -109,11 +110,23 @@ function cniService(): ResidentService {
   };
 }
 
+/** The socket tsnet-netavark (podman's netavark) hands its setup and teardown to. */
+function netavarkService(): ResidentService {
+  return {
+    name: 'netavark socket',
+    async start({ controller, sync }) {
+      const { startNetavarkServer } = await import('../../../plugins/netavark/server');
+      return startNetavarkServer({ controller, syncResolver: sync });
+    },
+  };
+}
+
 /** The services the flags ask for; the Docker plugins first (bridge and IPAM, then macvlan), so they stop last. */
 function services(f: DaemonFlags): ResidentService[] {
   const out: ResidentService[] = [];
   if (f.dockerPlugin) out.push(dockerPluginService(f.dockerSocket), ...SECOND_DRIVERS.map((d) => dockerDriverService(f.dockerSocket, d)));
   if (f.cni) out.push(cniService());
+  if (f.netavark) out.push(netavarkService());
   return out;
 }
 
@@ -125,6 +138,7 @@ export function registerDaemonCommand(program: Command): void {
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
     .option('--validate', 'check the daemon config (daemon.json and flags) and exit: 0 when valid, 2 with the errors')
     .option('--config-file <path>', 'daemon config file (default: $TSNET_CONFIG, then /etc/tsnet/daemon.json)')
+    .option('--no-netavark', 'do not serve podman\'s netavark calls for tsnet-netavark on <state-dir>/netavark.sock')
     .option('--cluster-store <url>', 'cluster store (overrides daemon.json): etcd://host:port[,host:port…][/prefix]')
     .option('--cluster-advertise <addr>', 'this host\'s address or interface[:port] in the cluster')
     .option('--cluster-store-opt <key=value>', 'kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])

@@ -180,3 +180,10 @@ export function engineBridgeOptions(networkId: string): Record<string, string> {
 export function gatewayBridgeOptions(bridgeName: string): Record<string, string> {
   return { [BridgeOption.name]: bridgeName, [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'false' };
 }
+
+/** The bridge options of a podman network (netavark's): podman's device name, masquerade on, its mtu option when set. */
+export function podmanBridgeOptions(o: { device: string; mtu?: number }): Record<string, string> {
+  const options: Record<string, string> = { [BridgeOption.name]: o.device, [BridgeOption.masquerade]: 'true' };
+  if (o.mtu) options[BridgeOption.mtu] = String(o.mtu);
+  return options;
+}
