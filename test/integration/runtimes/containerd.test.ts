@@ -128,6 +128,11 @@ describe('containerd (ctr run --cni) on tsnet-cni', function () {
     }
     assert.ok(ip, `srv got an address: ${(await c.ctr(['task', 'ls'])).stdout}`);
     assert.match(ip!, /^10\.143\.0\.\d+$/);
+    // The address comes with the CNI ADD, before httpd listens: wait for it from the host first.
+    for (let i = 0; i < 50; i++) {
+      if ((await sh('timeout', ['2', 'busybox', 'wget', '-qO-', `http://${ip}/`])) === PAGE) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     // busybox-static's wget crashes with -T: timeout(1) bounds it instead.
     const cli = c.spawnRun(['--cni', '--rm', ...c.runOptions('cli'), IMAGE, 'cli', 'sh', '-c', `timeout 5 wget -qO- http://${ip}/; nslookup cni-${srvId.slice(0, 12)} 127.0.0.11`]);
     const r = await exited(cli);
