@@ -121,6 +121,9 @@ describe('cli --format against the real docker CLI, live on the same networks', 
   });
   after(async () => {
     tsnet('rm', ...names);
+    // dockerd keeps its networks' bridges (and their routes) when it stops: remove them first, or
+    // later tests in this host find 172.28.0.0/16 and friends taken.
+    for (const n of names) await engine?.docker('network', 'rm', n).catch(() => undefined);
     await engine?.remove();
   });
 
