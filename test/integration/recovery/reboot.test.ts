@@ -4,7 +4,8 @@
  * so the store's record is rewritten). A read-only command changes nothing; the daemon's start, or
  * else the first state-changing command, drops the sandboxes whose namespace is gone with their
  * addresses and host ports (not re-published), and re-creates the bridge and its rules, so a new
- * sandbox gets the freed address and port and traffic flows through it from outside.
+ * sandbox gets the freed address and port and traffic flows through it from outside. A runtime's
+ * later CNI DEL for a container the reboot took still succeeds.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { snapshot } from '../../helpers/kernel-state';
 import { createOutside, type Outside } from '../../helpers/outside';
 import { storeFile, storeRecords } from '../../helpers/store-state';
 import { startEchoServer, tcpExchange } from '../../helpers/traffic';
+import { cni, Scratch } from '../cni/harness';
 
 const BACKEND = process.env.TSNET_FIREWALL_BACKEND === 'iptables' ? 'iptables' : 'nftables';
 const run = process.pid.toString(36);
@@ -85,10 +87,14 @@ for (const trigger of ['the daemon\'s start', 'the first state-changing command'
     const port = daemon ? 18281 : 18282;
     let outside: Outside | undefined;
     const servers: { stop(): void }[] = [];
+    const scratch = new Scratch();
+    const cniNet = scratch.network(`cni-rb-${tag}`);
+    const cniConf = { cniVersion: '1.1.0', name: cniNet, type: 'tsnet-cni', bridge: `crb${tag}`.slice(0, 15), ipam: { type: 'host-local', subnet: daemon ? '10.124.0.0/24' : '10.125.0.0/24' } };
 
     after(async () => {
       servers.splice(0).forEach((s) => s.stop());
       stopDaemon();
+      await scratch.cleanup();
       for (const sb of [fresh, web, db]) tsnet('sandbox', 'rm', sb);
       tsnet('rm', net);
       await outside?.remove();
@@ -102,6 +108,11 @@ for (const trigger of ['the daemon\'s start', 'the first state-changing command'
       assert.equal(tsnet('sandbox', 'create', db, '--network', net).status, 0);
       const inspect = (sb: string) => (JSON.parse(tsnet('sandbox', 'inspect', sb).stdout) as { NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string }> } }[])[0].NetworkSettings;
       const webIp = inspect(web).Networks[net].IPAddress;
+      // A container a runtime attached through the CNI plugin, in a namespace the runtime made.
+      const cniNs = scratch.netns(`crb-${tag}`);
+      const added = await cni('ADD', cniConf, { containerId: `rb-${tag}`, netns: cniNs });
+      assert.equal(added.code, 0, added.stderr);
+      scratch.dropNetns(`crb-${tag}`);
       const namespaces = [inspect(web).SandboxKey, inspect(db).SandboxKey];
       const device = storeRecords().find((r) => r.key.startsWith('network/') && r.value.name === net)!.value.info.device as string;
       stopDaemon();
@@ -117,9 +128,13 @@ for (const trigger of ['the daemon\'s start', 'the first state-changing command'
       assert.deepEqual(await snapshot(), kernelBefore, 'kernel unchanged by read-only commands');
 
       const sandboxNames = () => storeRecords().filter((r) => /^sandbox\/[^/]+$/.test(r.key)).map((r) => r.value.name as string).sort();
-      assert.deepEqual(sandboxNames(), [db, web].sort());
+      assert.deepEqual(sandboxNames().filter((n) => !n.startsWith('cni-')), [db, web].sort());
+      assert.equal(sandboxNames().length, 3, 'the CNI container\'s sandbox is recorded too');
       if (daemon) {
         await syncDaemon(stateDir());
+        // The services process recovers while the resolver already serves: wait for it, no command run.
+        const deadline = Date.now() + 10000;
+        while ((sandboxNames().length || spawnSync('ip', ['link', 'show', device]).status !== 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         assert.deepEqual(sandboxNames(), [], 'the daemon\'s start dropped the lost sandboxes');
         assert.equal(spawnSync('ip', ['link', 'show', device]).status, 0, 'the daemon\'s start re-created the bridge');
       }
@@ -131,6 +146,9 @@ for (const trigger of ['the daemon\'s start', 'the first state-changing command'
       assert.equal(inspect(fresh).Networks[net].IPAddress, webIp);
       servers.push(await startEchoServer(inspect(fresh).SandboxKey, 80));
       assert.equal(await tcpExchange(outside.key, outside.hostIp, port, 'in'), 'echo:in', 'the published port works from outside');
+      // The runtime, also restarted, cleans up the container the reboot took: DEL succeeds.
+      const deleted = await cni('DEL', cniConf, { containerId: `rb-${tag}`, netns: cniNs });
+      assert.equal(deleted.code, 0, deleted.stderr);
     });
   });
 }
