@@ -176,7 +176,7 @@ describe('kernel/lock', () => {
   describe('across processes', function () {
     this.timeout(120_000);
     // Many waiters and many deaths: the race needs two waiters polling when a holder dies. With 4
-    // workers the old lock failed only 2 runs in 5; with these it failed 6 in 6 (issue 11).
+    // workers the old lock failed only 2 runs in 5; with these it failed 9 runs in 10 (issue 11).
     const WORKERS = 12;
     const PER_WORKER = 10;
     const DIE_PERCENT = 30;
