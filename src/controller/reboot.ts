@@ -20,6 +20,9 @@ const BOOT_KEY = 'host/boot-id';
 export async function reapAfterReboot(core: Core): Promise<string[]> {
   const now = bootId();
   if ((await core.local.get<string>(BOOT_KEY)) === now) return [];
+  // The boot id tells which boot the sandboxes' namespaces belong to: with no sandbox there is
+  // nothing to date, and not writing it keeps a command that is then refused from changing the store.
+  if (!(await core.local.list('sandbox/')).length) return [];
   const reaped = await reapLostSandboxes(core);
   await core.local.txn(async (t) => t.put(BOOT_KEY, now));
   if (reaped.length) debug(`boot id changed: dropped ${reaped.length} sandbox(es) whose namespace is gone: ${reaped.join(', ')}`);

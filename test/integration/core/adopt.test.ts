@@ -1,6 +1,6 @@
 /**
  * Bridges named with `-o com.docker.network.bridge.name`: an existing one is adopted and left as
- * found (addresses, routes, up state) by `tsnet rm` and by the undo of a failed create; one tsnet
+ * found (addresses, routes, up or down) by `tsnet rm` and by the undo of a failed create; one tsnet
  * had to make is removed with the network.
  */
 import { strict as assert } from 'node:assert';
@@ -97,6 +97,23 @@ describe('adopted and own bridges (-o com.docker.network.bridge.name)', function
     assert.deepEqual(bridgeState(bridge), found);
     assert.deepEqual(await snapshot(), kernelBefore, 'kernel unchanged');
     assert.deepEqual(storeKeys(), keysBefore, 'store unchanged');
+  });
+
+  it('leaves an adopted bridge that was down, down: after rm and after the undo of a failed create', () => {
+    ip('link', 'set', bridge, 'down');
+    const found = bridgeState(bridge);
+    assert.deepEqual(found, { exists: true, up: false, addrs: ['192.0.2.1/24'], routes: [] });
+    const net = `adopt-${run}`;
+    const created = tsnet('create', '--subnet', '172.16.74.0/24', '-o', `com.docker.network.bridge.name=${bridge}`, net);
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal(bridgeState(bridge).up, true, 'the network brings the bridge up while it exists');
+    const removed = tsnet('rm', net);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.deepEqual(bridgeState(bridge), found, 'rm leaves it down, as found');
+    const broken = tsnetWithBrokenNft(fakeBin, 'create', '--subnet', '172.16.75.0/24', '-o', `com.docker.network.bridge.name=${bridge}`, `adopt2-${run}`);
+    assert.equal(broken.status, 1, broken.stderr);
+    assert.match(broken.stderr, /^tsnet: .*nft.*Operation not permitted/);
+    assert.deepEqual(bridgeState(bridge), found, 'the undo of the failed create leaves it down, as found');
   });
 
   it('removes a bridge it created, on rm and on the undo of a failed create', async () => {
