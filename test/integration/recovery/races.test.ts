@@ -111,4 +111,38 @@ describe('races and failed removals', function () {
       assert.doesNotMatch(tsnet('ls').stdout, new RegExp(`\\b${net}\\b`));
     });
   });
+
+  describe('restore racing rm of the same network', () => {
+    const net = `rrace-${run}`, bridge = `rr${run}`.slice(0, 15), other = `rrsb-${run}`;
+    const linkExists = () => spawnSync('ip', ['link', 'show', bridge], { stdio: 'ignore' }).status === 0;
+    const rulesMention = () => spawnSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }).stdout.includes(`"${bridge}"`);
+    after(() => {
+      tsnet('sandbox', 'rm', other);
+      tsnet('rm', net);
+      spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    });
+
+    // A state-changing command re-creates a network whose bridge the kernel lost (restore). Before
+    // restore and rm were serialized under the network lock (and restore re-read the record), a
+    // restore that had read the network before an rm removed it re-made its bridge and rules after:
+    // a bridge and rules no record owns, and the subnet free for another network to take.
+    it('never leaves a bridge or rules behind a removed network', async () => {
+      const leftovers: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        assert.equal(tsnet('create', '--subnet', '172.31.79.0/24', '-o', `com.docker.network.bridge.name=${bridge}`, net).status, 0);
+        // The kernel loses the bridge: the next state-changing command restores it.
+        spawnSync('ip', ['link', 'del', bridge]);
+        const restore = tsnetAsync('sandbox', 'create', other, '--network', 'none');
+        await sleep((i * 7) % 40);
+        const rm = await tsnetAsync('rm', net);
+        const restored = await restore;
+        assert.equal(rm.status, 0, `rm: ${rm.stderr}`);
+        assert.equal(restored.status, 0, `the restoring command: ${restored.stderr}`);
+        if (linkExists() || rulesMention()) leftovers.push(`race ${i}: bridge ${linkExists() ? 'left' : 'gone'}, rules ${rulesMention() ? 'left' : 'gone'}`);
+        spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+        assert.equal(tsnet('sandbox', 'rm', other).status, 0);
+      }
+      assert.deepEqual(leftovers, []);
+    });
+  });
 });
