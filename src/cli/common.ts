@@ -7,11 +7,15 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Parses repeated KEY=VALUE options into a map; what names the option for errors. */
-export function keyValues(items: string[] = [], what: string): Record<string, string> {
+/** Parses repeated KEY=VALUE options into a map; what names the option for errors; bare: KEY alone means an empty value (Docker's --label). */
+export function keyValues(items: string[] = [], what: string, opts: { bare?: boolean } = {}): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
     const i = item.indexOf('=');
+    if (opts.bare && i < 0 && item) {
+      out[item] = '';
+      continue;
+    }
     if (i < 1) throw new InvalidArgumentError(`invalid ${what} "${item}": expected KEY=VALUE`);
     out[item.slice(0, i)] = item.slice(i + 1);
   }

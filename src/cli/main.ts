@@ -18,7 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerNetworkCommands(program);
-  registerNetworkCommands(program.command('network').description('manage networks (same verbs as the top level)'));
+  const network = program.command('network').description('manage networks (same verbs as the top level)');
+  registerNetworkCommands(network);
+  registerConnectCommands(network);
   registerConnectCommands(program);
   registerSandboxCommands(program);
   registerPortCommand(program);

@@ -147,9 +147,9 @@ export class Controller {
     return deleteNetwork(this.core, ref);
   }
 
-  /** Deletes every unused user-defined network (`tsnet prune`). */
-  pruneNetworks(): Promise<string[]> {
-    return pruneNetworks(this.core);
+  /** Deletes every unused user-defined network that select allows (`tsnet prune [--filter]`). */
+  pruneNetworks(select?: (net: Network) => boolean): Promise<string[]> {
+    return pruneNetworks(this.core, select);
   }
 
   /** One network by name, id or id prefix. */

@@ -226,12 +226,12 @@ export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
   return net;
 }
 
-/** Deletes every user-defined network without endpoints; returns their names. */
-export async function pruneNetworks(core: Core): Promise<string[]> {
+/** Deletes every user-defined network without endpoints (that select allows); returns their names. */
+export async function pruneNetworks(core: Core, select: (net: Network) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const store of stores(core)) {
     for (const { value } of await store.list<Network>('network/')) {
-      if (isPredefined(value) || (await networkEndpoints(store, value.id)).length) continue;
+      if (isPredefined(value) || !select(withInfo(core, value)) || (await networkEndpoints(store, value.id)).length) continue;
       await deleteNetwork(core, value.id);
       removed.push(value.name);
     }

@@ -1,7 +1,9 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
-import { contains, InvalidArgumentError, type IpamConfig, type Network } from '../../index';
+import { contains, type Controller, InvalidArgumentError, type IpamConfig, type Network, NotFoundError } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
+import { renderFormat } from '../format';
 
 interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }
 
@@ -34,37 +36,25 @@ function addCreate(parent: Command, name: string): void {
     .option('-o, --opt <key=value>', 'driver option (repeatable)', collect, [])
     .option('--label <key=value>', 'label (repeatable)', collect, [])
     .action(async (netName: string, f: CreateFlags, cmd: Command) => {
-      const spec = { name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label') };
+      const spec = { name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label', { bare: true }) };
       const net = await withController(cmd, (c) => c.createNetwork(spec));
       process.stdout.write(net.id + '\n');
     });
 }
 
-/** Whether a network passes every --filter (name=, id=, driver=, label=, scope=, type=). */
-function matches(net: Network, filters: string[]): boolean {
-  return filters.every((f) => {
-    const [k, v = ''] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-    switch (k) {
-      case 'name': return net.name.includes(v);
-      case 'id': return net.id.startsWith(v);
-      case 'driver': return net.driver === v;
-      case 'scope': return net.scope === v;
-      // The driver says which networks are predefined: a face does not read option keys.
-      case 'type': return (v === 'builtin') === !!net.info.predefined;
-      case 'label': { const [lk, lv] = v.split('='); return lk in net.labels && (lv === undefined || net.labels[lk] === lv); }
-      default: throw new InvalidArgumentError(`invalid filter "${f}": known keys are name, id, driver, scope, type, label`);
-    }
-  });
-}
-
 function addLs(parent: Command, name: string): void {
   parent.command(name).alias('list').description('list networks')
     .option('-q, --quiet', 'only network ids')
-    .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label', collect, [])
+    .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label, dangling', collect, [])
     .option('--format <format>', 'table (default) or json')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
-      const nets = await withController(cmd, async (c) => (await c.listNetworks()).filter((n) => matches(n, f.filter)), { readOnly: true });
+      const keep = listFilter(f.filter);
+      const nets = await withController(cmd, async (c) => {
+        const listed: ListedNetwork[] = [];
+        for (const net of await c.listNetworks()) listed.push({ net, inUse: needsUse(f.filter) && (await c.networkEndpoints(net.id)).length > 0 });
+        return listed.filter(keep).map((l) => l.net);
+      }, { readOnly: true });
       const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
       if (f.quiet) for (const n of nets) process.stdout.write(id(n) + '\n');
       else if (f.format === 'json') for (const n of nets) process.stdout.write(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
@@ -75,16 +65,21 @@ function addLs(parent: Command, name: string): void {
 
 function addInspect(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).description('show networks as JSON, shaped like docker network inspect')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => {
-      printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true }));
+    .option('-f, --format <format>', 'json (one line per network) or a template: {{.Name}}, {{json .IPAM.Config}}')
+    .action(async (refs: string[], f: { format?: string }, cmd: Command) => {
+      const views = await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true });
+      if (f.format === undefined) printJson(views);
+      else process.stdout.write(views.map((v) => renderFormat(f.format!, v) + '\n').join(''));
     });
 }
 
 function addRm(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).alias('remove').description('remove networks (refused while sandboxes are attached)')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => {
+    .option('-f, --force', 'disconnect attached sandboxes first, and do not fail when a network does not exist')
+    .action(async (refs: string[], f: { force?: boolean }, cmd: Command) => {
       await withController(cmd, async (c) => {
         for (const r of refs) {
+          if (f.force && !(await forceDisconnect(c, r))) continue;
           await c.deleteNetwork(r);
           process.stdout.write(r + '\n');
         }
@@ -92,11 +87,27 @@ function addRm(parent: Command, name: string): void {
     });
 }
 
+/** rm -f's first step: disconnects every sandbox from network ref; false when there is no such network. */
+async function forceDisconnect(c: Controller, ref: string): Promise<boolean> {
+  let eps;
+  try {
+    eps = await c.networkEndpoints(ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+  // Endpoints an engine owns (no tsnet sandbox) stay, and the removal then names them.
+  for (const ep of eps) await c.disconnect(ref, ep.sandboxId, { force: true }).catch((err) => { if (!(err instanceof NotFoundError)) throw err; });
+  return true;
+}
+
 function addPrune(parent: Command, name: string): void {
   parent.command(name).description('remove every unused user-defined network')
     .option('-f, --force', 'do not prompt (tsnet never prompts; accepted for docker compatibility)')
-    .action(async (_f: unknown, cmd: Command) => {
-      const removed = await withController(cmd, (c) => c.pruneNetworks());
+    .option('--filter <key=value>', 'only networks created before until=<duration|time>, with label=<key>[=<value>], without label!=<key>[=<value>] (repeatable)', collect, [])
+    .action(async (f: { filter: string[] }, cmd: Command) => {
+      const keep = pruneFilter(f.filter);
+      const removed = await withController(cmd, (c) => c.pruneNetworks(keep));
       if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
     });
 }
