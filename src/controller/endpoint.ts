@@ -12,6 +12,7 @@ import { randomHex, validateIfname } from '../names';
 import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, locationIn, lookupNetwork, mirrorKey, networkById, networkStore, ownedBy, sandboxEndpoints, stores } from './core';
+import { checkNotConfigOnly } from './config-network';
 import { ownerGone, transitionOwner } from './owner';
 import { createNetwork } from './network';
 import { refreshSandboxFiles } from './sandbox-files';
@@ -217,6 +218,7 @@ async function completeEndpoint(core: Core, net: Network, ep: Endpoint): Promise
 /** Connects sandbox to network: every step has its reverse, run if a later one fails. */
 export async function connect(core: Core, netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
   const net = await findNetwork(core, netRef);
+  checkNotConfigOnly(net);
   const sb = await findSandbox(core.local, sbRef);
   // With an egress network, ports are published there: this network's endpoint carries none.
   // An internal network has no way out, so its sandboxes join no egress network (Docker's --internal overlay).

@@ -24,8 +24,8 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
     EnableIPv6: net.ipv6,
     IPAM: {
       Driver: 'default',
-      Options: {},
-      Config: net.ipam.map((p) => ({
+      Options: net.ipamOptions ?? {},
+      Config: (net.configOnly ? (net.ipamConfig ?? []).map((c) => ({ subnet: c.subnet ?? '', ...c })) : net.ipam).map((p) => ({
         Subnet: p.subnet,
         ...(p.ipRange ? { IPRange: p.ipRange } : {}),
         ...(p.gateway ? { Gateway: p.gateway } : {}),
@@ -33,10 +33,10 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
       })),
     },
     Internal: net.internal,
-    Attachable: false,
+    Attachable: !!net.attachable,
     Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
+    ConfigFrom: { Network: net.configFrom ?? '' },
+    ConfigOnly: !!net.configOnly,
     Containers: containers,
     Options: net.options,
     Labels: net.labels,

@@ -1,11 +1,14 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
-import { contains, type Controller, InvalidArgumentError, type IpamConfig, type Network, NotFoundError } from '../../index';
+import { contains, type Controller, InvalidArgumentError, type IpamConfig, type Network, type NetworkSpec, NotFoundError } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
 import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
 import { renderFormat } from '../format';
 
-interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }
+interface CreateFlags {
+  driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[];
+  ipamDriver?: string; ipamOpt: string[]; attachable?: boolean; scope?: 'local' | 'global'; configOnly?: boolean; configFrom?: string;
+}
 
 /** Pairs --gateway, --ip-range and --aux-address with the --subnet containing them, as Docker does. */
 export function ipamConfigs(f: Pick<CreateFlags, 'subnet' | 'gateway' | 'ipRange' | 'auxAddress'>): IpamConfig[] {
@@ -35,8 +38,17 @@ function addCreate(parent: Command, name: string): void {
     .option('--internal', 'no access to or from the outside')
     .option('-o, --opt <key=value>', 'driver option (repeatable)', collect, [])
     .option('--label <key=value>', 'label (repeatable)', collect, [])
+    .option('--ipam-driver <driver>', 'IPAM driver: default (the only one)')
+    .option('--ipam-opt <key=value>', 'IPAM driver option, shown in IPAM.Options (repeatable)', collect, [])
+    .option('--attachable', 'accepted and recorded, as Docker: every tsnet network takes sandboxes')
+    .option('--scope <scope>', 'local or global; must be the driver\'s scope')
+    .option('--config-only', 'only hold configuration (subnets, options) for networks created --config-from it')
+    .option('--config-from <network>', 'take subnets, IPv6 and options from this configuration-only network')
     .action(async (netName: string, f: CreateFlags, cmd: Command) => {
-      const spec = { name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label', { bare: true }) };
+      const spec: NetworkSpec = {
+        name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label', { bare: true }),
+        ipamDriver: f.ipamDriver, ipamOptions: keyValues(f.ipamOpt, '--ipam-opt'), attachable: f.attachable, scope: f.scope, configOnly: f.configOnly, configFrom: f.configFrom,
+      };
       const net = await withController(cmd, (c) => c.createNetwork(spec));
       process.stdout.write(net.id + '\n');
     });
