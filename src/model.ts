@@ -181,6 +181,10 @@ export interface Endpoint {
   defaultRoute?: boolean;
   /** This endpoint gives the sandbox its IPv6 default route. */
   defaultRoute6?: boolean;
+  /** Extra addresses asked for with --link-local-ip. */
+  linkLocalIps?: string[];
+  /** Endpoint options asked for with --driver-opt. */
+  driverOpts?: Record<string, string>;
 }
 
 /** How a sandbox gets its network stack. */

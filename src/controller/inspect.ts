@@ -47,9 +47,10 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
 function endpointView(net: Network, ep: Endpoint): Record<string, unknown> {
   const gw = (fam: 4 | 6) => gatewayOf(net, fam) ?? '';
   return {
+    IPAMConfig: ep.linkLocalIps ? { LinkLocalIPs: ep.linkLocalIps } : null,
+    Aliases: ep.aliases,
     NetworkID: net.id,
     EndpointID: ep.id,
-    Aliases: ep.aliases,
     InterfaceName: ep.ifname,
     Gateway: ep.ipv4 ? gw(4) : '',
     IPAddress: ep.ipv4 ? splitCidr(ep.ipv4).ip : '',
@@ -58,6 +59,7 @@ function endpointView(net: Network, ep: Endpoint): Record<string, unknown> {
     GlobalIPv6Address: ep.ipv6 ? splitCidr(ep.ipv6).ip : '',
     GlobalIPv6PrefixLen: ep.ipv6 ? splitCidr(ep.ipv6).prefix : 0,
     MacAddress: ep.mac ?? '',
+    DriverOpts: ep.driverOpts ?? null,
   };
 }
 
