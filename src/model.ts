@@ -217,4 +217,10 @@ export interface Sandbox {
   /** --expose'd ports, published by -P. */
   exposed: { protocol: Protocol; port: number }[];
   created: string;
+  /** --domainname: the hosts file's own lines start with hostname.domainname. */
+  domainname?: string;
+  /** --sysctl values written in the sandbox's namespace (net.* only). */
+  sysctls?: Record<string, string>;
+  /** Docker's legacy --link: the linked sandbox (by id) under an alias, written to the hosts file. */
+  links?: { id: string; name: string; alias: string }[];
 }

@@ -253,14 +253,14 @@ export class Controller {
     if (!argv.length) throw new InvalidArgumentError('exec: a command is required');
     const t = await this.execTarget(ref);
     // A private mount and UTS namespace per command, so the bind mounts and hostname stay its own.
-    return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
+    return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, ...(t.domainname ? [t.domainname] : []), '--', ...argv]);
   }
 
   /** Where a command must run to be "inside" the sandbox: its namespace key and resolver files. */
-  async execTarget(ref: string): Promise<{ key: string; filesDir: string; hostname: string }> {
+  async execTarget(ref: string): Promise<{ key: string; filesDir: string; hostname: string; domainname?: string }> {
     const sb = await findSandbox(this.core.local, ref);
     const owner = await stackOwner(this.core, sb);
-    return { key: owner.key, filesDir: sandboxDir(this.core, owner.id), hostname: sb.hostname };
+    return { key: owner.key, filesDir: sandboxDir(this.core, owner.id), hostname: sb.hostname, domainname: sb.domainname };
   }
 
   /** Connects a sandbox to a network (`tsnet connect`). */

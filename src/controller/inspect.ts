@@ -83,8 +83,11 @@ export async function sandboxView(core: Core, sb: Sandbox): Promise<Record<strin
     Id: sb.id,
     Name: sb.name,
     Created: sb.created,
-    Config: { Hostname: sb.hostname, ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
-    HostConfig: { NetworkMode: networkMode(sb), Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts },
+    Config: { Hostname: sb.hostname, Domainname: sb.domainname ?? '', ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
+    HostConfig: {
+      NetworkMode: networkMode(sb), Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts,
+      Links: sb.links?.map((l) => `/${l.name}:/${sb.name}/${l.alias}`) ?? null, Sysctls: sb.sysctls ?? null,
+    },
     NetworkSettings: { SandboxID: sb.id, SandboxKey: sb.key, Ports: ports, Networks: networks },
   };
 }

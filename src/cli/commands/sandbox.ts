@@ -1,15 +1,25 @@
 /** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type SandboxOptions } from '../../index';
-import { collect, inspectEach, printJson, printTable, withController } from '../common';
+import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { networkAttachments } from '../network-flag';
 
-interface SandboxFlags { publish: string[]; publishAll?: boolean; hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
+interface SandboxFlags {
+  publish: string[]; publishAll?: boolean; hostname?: string; domainname?: string; network: string[]; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[];
+  dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string; linkLocalIp: string[]; sysctl: string[]; link: string[];
+}
 
 /** Adds the options shared by `sandbox create` and `run`. */
 function sandboxOptions(cmd: Command): Command {
   return cmd
     .option('--hostname <name>', 'hostname inside the sandbox')
-    .option('--network <net>', 'network, host, none or container:<sandbox> (default: bridge)')
+    .option('--domainname <name>', 'domain name inside the sandbox (hosts: hostname.domainname)')
+    .option('--network <net>', 'network, host, none or container:<sandbox> (default: bridge); repeatable; long form name=NET,alias=A,ip=IP,ip6=IP,mac-address=M,link-local-ip=IP,driver-opt=K=V', collect, [])
+    // Docker's alias, into the same list so the order of --network and --net is kept.
+    .addOption(new Option('--net <net>').hideHelp().argParser((v: string) => {
+      cmd.setOptionValue('network', [...(cmd.getOptionValue('network') as string[]), v]);
+      return undefined;
+    }))
     .option('--ip <ipv4>', 'static IPv4 address on the network')
     .option('--ip6 <ipv6>', 'static IPv6 address on the network')
     .option('--alias <name>', 'DNS alias on the network (repeatable)', collect, [])
@@ -18,13 +28,21 @@ function sandboxOptions(cmd: Command): Command {
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
     .option('--dns-opt <option>', 'resolver option (repeatable)', collect, [])
     .option('--add-host <name:ip>', 'extra hosts entry (repeatable)', collect, [])
-    .option('--expose <port[/proto]>', 'expose a port (repeatable)', collect, [])
+    .option('--link <name[:alias]>', 'hosts entry for another sandbox on a shared network, as Docker\'s legacy links (repeatable)', collect, [])
+    .option('--link-local-ip <ip>', 'extra address on the first network\'s interface (repeatable)', collect, [])
+    .option('--sysctl <key=value>', 'network namespace sysctl, e.g. net.ipv4.ip_forward=1 (repeatable)', collect, [])
+    .option('--expose <port[-port][/proto]>', 'expose a port or a range (repeatable)', collect, [])
     .option('-p, --publish <spec>', 'publish a port: [ip:][hostPort:]containerPort[/proto], ranges allowed (repeatable)', collect, [])
     .option('-P, --publish-all', 'publish every exposed port on a random host port');
 }
 
 function toOptions(name: string, f: SandboxFlags): SandboxOptions {
-  return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose, publish: f.publish, publishAll: f.publishAll };
+  const wide = { ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, linkLocalIps: f.linkLocalIp };
+  const [first, ...extraNetworks] = networkAttachments(f.network, wide);
+  return {
+    name, hostname: f.hostname, domainname: f.domainname, ...(first ?? wide), dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose,
+    publish: f.publish, publishAll: f.publishAll, extraNetworks, sysctls: keyValues(f.sysctl, '--sysctl'), links: f.link,
+  };
 }
 
 /** Registers `sandbox …` and `run`. */
