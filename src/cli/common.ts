@@ -1,5 +1,6 @@
 /** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
 import type { Command } from 'commander';
+import { cliContext, err, out } from './io';
 import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf, remoteController } from '../index';
 
 /** Collects a repeatable option into an array. */
@@ -40,6 +41,12 @@ export async function withController<T>(cmd: Command, fn: (c: Controller) => Pro
   const stateDir = g.stateDir ?? defaultStateDir();
   const notifier = opts.readOnly ? undefined : daemonNotifier(stateDir);
   // On a cluster member, global-scope operations go through the host's daemon (it holds the cluster session and lease).
+  // Run by the daemon for the thin client: its controller, already open, kept open.
+  const resident = cliContext()?.controller;
+  if (resident) {
+    if (!opts.readOnly) await resident.reconcile();
+    return fn(resident);
+  }
   const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
   try {
     return await fn(c);
@@ -57,18 +64,18 @@ export async function inspectEach(refs: string[], inspect: (ref: string) => Prom
 
 /** Writes JSON to stdout: the only stdout besides tables. */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 4) + '\n');
+  out(JSON.stringify(value, null, 4) + '\n');
 }
 
 /** Prints rows as left-aligned columns, like docker's tables. */
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows]) process.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] + 3))).join('') + '\n');
+  for (const row of [header, ...rows]) out(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] + 3))).join('') + '\n');
 }
 
 /** Prints one error line and returns the kind's exit code. */
-export function reportError(err: unknown): number {
-  process.stderr.write(`tsnet: ${describe(err)}\n`);
-  if (process.env.TSNET_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return ERROR_CODES[kindOf(err)].exit;
+export function reportError(e: unknown): number {
+  err(`tsnet: ${describe(e)}\n`);
+  if (process.env.TSNET_DEBUG && e instanceof Error) err(`${e.stack}\n`);
+  return ERROR_CODES[kindOf(e)].exit;
 }

@@ -8,10 +8,13 @@ import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
 import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
+import { err, out } from './io';
 
 /** Builds the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
   const program = new Command('tsnet')
+    // Help and usage errors go where the command's output goes (the thin client's buffers in the daemon).
+    .configureOutput({ writeOut: out, writeErr: err })
     .description('container networking: networks, sandboxes and the links between them')
     .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
     .option('--firewall-backend <name>', 'iptables or nftables (default: daemon config, then what fits the host)')
@@ -29,16 +32,18 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function main(): Promise<void> {
+/** Runs one command line (the arguments after `tsnet`); resolves with its exit status. */
+export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    process.exitCode = reportError(err);
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return reportError(e);
   }
 }
 
-void main();
+if (require.main === module) {
+  // exec and run set the status of the command they ran.
+  void runCli(process.argv.slice(2)).then((code) => { if (code !== 0) process.exitCode = code; });
+}

@@ -65,6 +65,14 @@ export interface AttachmentState {
   routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
 }
 
+/** The reconciling a state-changing open does (see Controller.reconcile). */
+async function reconcile(core: Core): Promise<void> {
+  await reapAfterReboot(core);
+  await restoreNetworks(core);
+  await reapStaleEndpoints(core);
+  await reapplyFirewall(core);
+}
+
 const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
@@ -116,17 +124,21 @@ export class Controller {
     try {
       await ensurePredefined(core);
       // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
-      if (!opts.readOnly) {
-        await reapAfterReboot(core);
-        await restoreNetworks(core);
-        await reapStaleEndpoints(core);
-        await reapplyFirewall(core);
-      }
+      if (!opts.readOnly) await reconcile(core);
     } catch (err) {
       await ctl.close();
       throw err;
     }
     return ctl;
+  }
+
+  /**
+   * What a state-changing command's open does, for a controller that stays open (the daemon running
+   * commands for the thin client): after a reboot drop lost sandboxes, re-create lost devices, reap
+   * half-made endpoints, re-apply lost firewall rules.
+   */
+  reconcile(): Promise<void> {
+    return reconcile(this.core);
   }
 
   /** The state directory in use. */

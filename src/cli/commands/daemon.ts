@@ -9,7 +9,7 @@ import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } f
 import { type DaemonConfig, type DaemonRole, defaultStateDir, InvalidArgumentError, loadDaemonConfig, parseDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
 
 interface DaemonFlags {
-  dockerSocket: string; dockerPlugin: boolean; cni: boolean; role?: DaemonRole | 'all'; supervisor?: string;
+  dockerSocket: string; dockerPlugin: boolean; cni: boolean; cliSocket: boolean; role?: DaemonRole | 'all'; supervisor?: string;
   clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[];
 }
 
@@ -43,6 +43,7 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
   const argv = [process.execPath, process.argv[1], ...(stateDir ? ['--state-dir', stateDir] : []), 'daemon', '--role', role, '--supervisor', String(process.pid), '--docker-socket', f.dockerSocket];
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
+  if (!f.cliSocket) argv.push('--no-cli-socket');
   return [...argv, ...clusterArgv(f)];
 }
 
@@ -80,11 +81,23 @@ function cniService(): ResidentService {
   };
 }
 
+/** The socket the thin `tsnet` client hands its commands to. */
+function cliService(): ResidentService {
+  return {
+    name: 'CLI socket',
+    async start({ controller }) {
+      const { startCliServer } = await import('../server');
+      return startCliServer({ controller });
+    },
+  };
+}
+
 /** The services the flags ask for; the Docker plugins first (bridge and IPAM, then macvlan), so they stop last. */
 function services(f: DaemonFlags): ResidentService[] {
   const out: ResidentService[] = [];
   if (f.dockerPlugin) out.push(dockerPluginService(f.dockerSocket), ...SECOND_DRIVERS.map((d) => dockerDriverService(f.dockerSocket, d)));
   if (f.cni) out.push(cniService());
+  if (f.cliSocket) out.push(cliService());
   return out;
 }
 
@@ -94,6 +107,7 @@ export function registerDaemonCommand(program: Command): void {
     .option('--docker-socket <path>', 'Docker plugin socket (the macvlan driver is served beside it, on <name>-macvlan.sock)', DEFAULT_SOCKET)
     .option('--no-docker-plugin', 'do not serve the Docker network and IPAM plugins')
     .option('--no-cni', 'do not serve CNI commands for the tsnet-cni shim on <state-dir>/cni.sock')
+    .option('--no-cli-socket', 'do not serve tsnet commands for the thin client on <state-dir>/cli.sock')
     .option('--cluster-store <url>', 'cluster store (overrides daemon.json): etcd://host:port[,host:port…][/prefix]')
     .option('--cluster-advertise <addr>', 'this host\'s address or interface[:port] in the cluster')
     .option('--cluster-store-opt <key=value>', 'kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { contains, type Controller, InvalidArgumentError, type IpamConfig, type Network, type NetworkSpec, NotFoundError } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { out } from '../io';
 import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
 import { renderFormat } from '../format';
 
@@ -50,7 +51,7 @@ function addCreate(parent: Command, name: string): void {
         ipamDriver: f.ipamDriver, ipamOptions: keyValues(f.ipamOpt, '--ipam-opt'), attachable: f.attachable, scope: f.scope, configOnly: f.configOnly, configFrom: f.configFrom,
       };
       const net = await withController(cmd, (c) => c.createNetwork(spec));
-      process.stdout.write(net.id + '\n');
+      out(net.id + '\n');
     });
 }
 
@@ -68,8 +69,8 @@ function addLs(parent: Command, name: string): void {
         return listed.filter(keep).map((l) => l.net);
       }, { readOnly: true });
       const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
-      if (f.quiet) for (const n of nets) process.stdout.write(id(n) + '\n');
-      else if (f.format === 'json') for (const n of nets) process.stdout.write(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
+      if (f.quiet) for (const n of nets) out(id(n) + '\n');
+      else if (f.format === 'json') for (const n of nets) out(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
       else if (f.format && f.format !== 'table') throw new InvalidArgumentError(`invalid --format "${f.format}": table or json`);
       else printTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, n.scope]));
     });
@@ -81,7 +82,7 @@ function addInspect(parent: Command, name: string): void {
     .action(async (refs: string[], f: { format?: string }, cmd: Command) => {
       const views = await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true });
       if (f.format === undefined) printJson(views);
-      else process.stdout.write(views.map((v) => renderFormat(f.format!, v) + '\n').join(''));
+      else out(views.map((v) => renderFormat(f.format!, v) + '\n').join(''));
     });
 }
 
@@ -93,7 +94,7 @@ function addRm(parent: Command, name: string): void {
         for (const r of refs) {
           if (f.force && !(await forceDisconnect(c, r))) continue;
           await c.deleteNetwork(r);
-          process.stdout.write(r + '\n');
+          out(r + '\n');
         }
       });
     });
@@ -120,7 +121,7 @@ function addPrune(parent: Command, name: string): void {
     .action(async (f: { filter: string[] }, cmd: Command) => {
       const keep = pruneFilter(f.filter);
       const removed = await withController(cmd, (c) => c.pruneNetworks(keep));
-      if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
+      if (removed.length) out(`Deleted Networks:\n${removed.join('\n')}\n`);
     });
 }
 

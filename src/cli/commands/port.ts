@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError, type PortBinding } from '../../index';
 import { withController } from '../common';
+import { out } from '../io';
 
 /** "0.0.0.0:8080" / "[::1]:8080" for a binding's host side. */
 export function hostSide(b: PortBinding): string[] {
@@ -24,6 +25,6 @@ export function registerPortCommand(program: Command): void {
   program.command('port <sandbox> [port]').description('list port mappings of a sandbox, or the mapping of one PORT[/PROTO]')
     .action(async (ref: string, port: string | undefined, _f: unknown, cmd: Command) => {
       const lines = await withController(cmd, async (c) => portLines((await c.sandboxEndpoints(ref)).flatMap((e) => e.ports), port), { readOnly: true });
-      for (const l of lines) process.stdout.write(l + '\n');
+      for (const l of lines) out(l + '\n');
     });
 }

@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 import { type SandboxOptions } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { out } from '../io';
 import { networkAttachments } from '../network-flag';
 
 interface SandboxFlags {
@@ -51,7 +52,7 @@ export function registerSandboxCommands(program: Command): void {
   sandboxOptions(sandbox.command('create <name>').description('create a sandbox and connect it to its network'))
     .action(async (name: string, f: SandboxFlags, cmd: Command) => {
       const sb = await withController(cmd, (c) => c.createSandbox(toOptions(name, f)));
-      process.stdout.write(sb.id + '\n');
+      out(sb.id + '\n');
     });
   sandbox.command('ls').alias('list').description('list sandboxes')
     .option('-q, --quiet', 'only ids')
@@ -64,14 +65,14 @@ export function registerSandboxCommands(program: Command): void {
         }
         return out;
       }, { readOnly: true });
-      if (f.quiet) for (const r of rows) process.stdout.write(r[0] + '\n');
+      if (f.quiet) for (const r of rows) out(r[0] + '\n');
       else printTable(['SANDBOX ID', 'NAME', 'STACK', 'IPV4'], rows);
     });
   sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON')
     .action(async (refs: string[], _f: unknown, cmd: Command) => printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectSandbox(r)), { readOnly: true })));
   sandbox.command('rm <sandbox...>').alias('remove').description('remove sandboxes and their endpoints')
     .action(async (refs: string[], _f: unknown, cmd: Command) => {
-      await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); process.stdout.write(r + '\n'); } });
+      await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); out(r + '\n'); } });
     });
   sandbox.command('exec <sandbox> <command...>').description('run a command inside a sandbox: tsnet sandbox exec NAME -- CMD…')
     .action(async (ref: string, argv: string[], _f: unknown, cmd: Command) => {
