@@ -35,7 +35,9 @@ export function compileCliShim(outfile: string, config: { node: string; cli: str
 
 if (require.main === module) {
   const out = process.argv[2] ?? BUILT_CLI_SHIM;
-  const cli = path.join(ROOT, 'build', 'src', 'cli', 'main.js');
+  // The bundle's loader when scripts/cli-bundle.ts made one, else the compiled entry point.
+  const loader = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-cli.js');
+  const cli = fs.existsSync(loader) ? loader : path.join(ROOT, 'build', 'src', 'cli', 'main.js');
   try {
     if (compileCliShim(out, { node: process.execPath, cli, stateDir: '/var/lib/tsnet' }) !== 'built') process.stdout.write(`cli shim: no C compiler (${process.env.CC || 'cc'}): skipped; run build/src/cli/main.js\n`);
   } catch (err) {

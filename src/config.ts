@@ -1,9 +1,8 @@
 /** Daemon configuration (Docker daemon.json's networking keys) and where tsnet keeps its state. */
-import Ajv from 'ajv';
 import * as fs from 'node:fs';
+import { daemonConfigValidator } from './config-validator';
 import { InvalidArgumentError } from './errors';
 import { family, splitCidr } from './kernel/addr';
-import schema from './schema/daemon-config.schema.json';
 
 /** Validated daemon configuration. */
 export interface DaemonConfig {
@@ -35,10 +34,9 @@ export function defaultConfigPath(): string {
   return process.env.TSNET_CONFIG || '/etc/tsnet/daemon.json';
 }
 
-const validate = new Ajv({ allErrors: true }).compile<DaemonConfig>(schema);
-
 /** Checks a parsed config object; throws InvalidArgument naming every problem. */
 export function parseDaemonConfig(raw: unknown, source = 'daemon config'): DaemonConfig {
+  const validate = daemonConfigValidator();
   if (!validate(raw)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new InvalidArgumentError(`${source}: ${why}`);

@@ -80,7 +80,7 @@ module.exports = native;
 }
 
 /** Loads heavy core dependencies lazily or in part (see LAZY_AJV and koffiDirect). */
-const lighterCore: esbuild.Plugin = {
+export const lighterCore: esbuild.Plugin = {
   name: 'lighter-core',
   setup(build) {
     const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, koffi: koffiDirect() };
@@ -94,7 +94,7 @@ const lighterCore: esbuild.Plugin = {
  * bundled file __dirname would be the bundle's directory, so each such module gets back the
  * directory its tsc output has in the build tree, where those files are.
  */
-const buildTreeDirname: esbuild.Plugin = {
+export const buildTreeDirname: esbuild.Plugin = {
   name: 'build-tree-dirname',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {

@@ -1,7 +1,8 @@
 /** What every CLI command shares: opening the controller, repeatable options, output, error exit. */
 import type { Command } from 'commander';
 import { cliContext, err, out } from './io';
-import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, InvalidArgumentError, kindOf, remoteController } from '../index';
+import type { Controller } from '../index';
+import { core, invalid } from './lazy';
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -17,7 +18,7 @@ export function keyValues(items: string[] = [], what: string, opts: { bare?: boo
       out[item] = '';
       continue;
     }
-    if (i < 1) throw new InvalidArgumentError(`invalid ${what} "${item}": expected KEY=VALUE`);
+    if (i < 1) throw invalid(`invalid ${what} "${item}": expected KEY=VALUE`);
     out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
@@ -36,8 +37,9 @@ function globals(cmd: Command): { stateDir?: string; firewallBackend?: 'iptables
  * the daemon's before the command reports success (and the daemon is started when none runs).
  */
 export async function withController<T>(cmd: Command, fn: (c: Controller) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
+  const { Controller, daemonNotifier, defaultStateDir, remoteController } = core();
   const g = globals(cmd);
-  if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw new InvalidArgumentError(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
+  if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw invalid(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
   const stateDir = g.stateDir ?? defaultStateDir();
   const notifier = opts.readOnly ? undefined : daemonNotifier(stateDir);
   // On a cluster member, global-scope operations go through the host's daemon (it holds the cluster session and lease).
@@ -75,6 +77,7 @@ export function printTable(header: string[], rows: string[][]): void {
 
 /** Prints one error line and returns the kind's exit code. */
 export function reportError(e: unknown): number {
+  const { describe, ERROR_CODES, kindOf } = core();
   err(`tsnet: ${describe(e)}\n`);
   if (process.env.TSNET_DEBUG && e instanceof Error) err(`${e.stack}\n`);
   return ERROR_CODES[kindOf(e)].exit;

@@ -1,5 +1,6 @@
 /** `--filter` values of `ls` and `prune`, read as Docker reads them (daemon/network/filter.go, prune filters). */
-import { InvalidArgumentError, type Network } from '../index';
+import type { Network } from '../index';
+import { invalid } from './lazy';
 
 /** Go duration units, in milliseconds. */
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -16,7 +17,7 @@ export function untilInstant(value: string, now = Date.now()): number {
   }
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
   const t = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter "until=${value}": expected a duration (24h), a Unix time or an RFC 3339 date`);
+  if (Number.isNaN(t)) throw invalid(`invalid filter "until=${value}": expected a duration (24h), a Unix time or an RFC 3339 date`);
   return t;
 }
 
@@ -31,7 +32,7 @@ function labelMatches(labels: Record<string, string>, value: string): boolean {
 function parseFilters(filters: string[], known: string[]): { key: string; value: string }[] {
   return filters.map((f) => {
     const m = /^([a-z]+!?)=(.*)$/s.exec(f);
-    if (!m || !known.includes(m[1])) throw new InvalidArgumentError(`invalid filter "${f}": known keys are ${known.join(', ')}`);
+    if (!m || !known.includes(m[1])) throw invalid(`invalid filter "${f}": known keys are ${known.join(', ')}`);
     return { key: m[1], value: m[2] };
   });
 }
@@ -62,7 +63,7 @@ export interface ListedNetwork {
 function danglingValue(v: string): boolean {
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  throw new InvalidArgumentError(`invalid filter "dangling=${v}": expected true or false`);
+  throw invalid(`invalid filter "dangling=${v}": expected true or false`);
 }
 
 /** Keys `ls --filter` takes. */
@@ -72,7 +73,7 @@ export const LS_FILTER_KEYS = ['name', 'id', 'driver', 'scope', 'type', 'label',
 export function listFilter(filters: string[]): (n: ListedNetwork) => boolean {
   const parsed = parseFilters(filters, LS_FILTER_KEYS);
   for (const { key, value } of parsed) {
-    if (key === 'type' && value !== 'builtin' && value !== 'custom') throw new InvalidArgumentError(`invalid filter "type=${value}": expected builtin or custom`);
+    if (key === 'type' && value !== 'builtin' && value !== 'custom') throw invalid(`invalid filter "type=${value}": expected builtin or custom`);
     if (key === 'dangling') danglingValue(value);
   }
   return ({ net, inUse }) => parsed.every(({ key, value: v }) => {

@@ -3,7 +3,7 @@
  * printed once per object, with Go's default formatting of maps and lists. The rest of Go's
  * template language is refused in one line rather than printed wrong.
  */
-import { InvalidArgumentError } from '../index';
+import { invalid } from './lazy';
 
 /** Go's %v of a decoded JSON value: map[k:v] with sorted keys, [a b] for lists, <nil> for null. */
 function goValue(v: unknown): string {
@@ -18,7 +18,7 @@ function field(root: unknown, path: string, template: string): unknown {
   if (path === '.') return root;
   let v: unknown = root;
   for (const name of path.slice(1).split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`template "${template}": can't evaluate field ${name}`);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(`template "${template}": can't evaluate field ${name}`);
     v = (v as Record<string, unknown>)[name];
   }
   return v;
@@ -29,7 +29,7 @@ export function renderFormat(format: string, value: unknown): string {
   if (format === 'json') return JSON.stringify(value);
   return format.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_all, action: string) => {
     const m = /^(json\s+)?(\.|(\.[A-Za-z_][A-Za-z0-9_]*)+)$/.exec(action);
-    if (!m) throw new InvalidArgumentError(`template "${format}": only {{.Field}} and {{json .Field}} are supported, not {{${action}}}`);
+    if (!m) throw invalid(`template "${format}": only {{.Field}} and {{json .Field}} are supported, not {{${action}}}`);
     const v = field(value, m[2], format);
     return m[1] ? JSON.stringify(v ?? null) : goValue(v);
   });

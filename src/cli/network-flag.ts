@@ -4,7 +4,8 @@
  * link-local-ip=IP,driver-opt=K=V`; the container-wide --ip, --ip6, --alias, --mac-address and
  * --link-local-ip apply to the first network and conflict with that network's own fields.
  */
-import { InvalidArgumentError, type NetworkAttachment } from '../index';
+import type { NetworkAttachment } from '../index';
+import { invalid } from './lazy';
 
 /** One --network value as an attachment. */
 export function parseNetworkFlag(value: string): NetworkAttachment {
@@ -12,7 +13,7 @@ export function parseNetworkFlag(value: string): NetworkAttachment {
   const att: NetworkAttachment = { network: '' };
   for (const field of value.split(',')) {
     const i = field.indexOf('=');
-    if (i < 1) throw new InvalidArgumentError(`--network ${value}: invalid field '${field}' must be a key=value pair`);
+    if (i < 1) throw invalid(`--network ${value}: invalid field '${field}' must be a key=value pair`);
     const [key, val] = [field.slice(0, i).toLowerCase(), field.slice(i + 1)];
     switch (key) {
       case 'name': att.network = val; break;
@@ -23,14 +24,14 @@ export function parseNetworkFlag(value: string): NetworkAttachment {
       case 'link-local-ip': att.linkLocalIps = [...(att.linkLocalIps ?? []), val]; break;
       case 'driver-opt': {
         const j = val.indexOf('=');
-        if (j < 1) throw new InvalidArgumentError(`--network ${value}: invalid driver-opt '${val}': expected KEY=VALUE`);
+        if (j < 1) throw invalid(`--network ${value}: invalid driver-opt '${val}': expected KEY=VALUE`);
         att.driverOpts = { ...att.driverOpts, [val.slice(0, j)]: val.slice(j + 1) };
         break;
       }
-      default: throw new InvalidArgumentError(`--network ${value}: invalid field key ${key}`);
+      default: throw invalid(`--network ${value}: invalid field key ${key}`);
     }
   }
-  if (!att.network) throw new InvalidArgumentError(`--network ${value}: network name is required (name=NET)`);
+  if (!att.network) throw invalid(`--network ${value}: network name is required (name=NET)`);
   return att;
 }
 
@@ -42,12 +43,12 @@ export function networkAttachments(values: string[], wide: ContainerWide): Netwo
   const atts = values.map(parseNetworkFlag);
   const seen = new Set<string>();
   for (const a of atts) {
-    if (seen.has(a.network)) throw new InvalidArgumentError(`network "${a.network}" is specified multiple times`);
+    if (seen.has(a.network)) throw invalid(`network "${a.network}" is specified multiple times`);
     seen.add(a.network);
   }
   if (!atts.length) return [];
   const first = atts[0];
-  const conflict = (both: boolean, flag: string, what: string) => { if (both) throw new InvalidArgumentError(`conflicting options: cannot specify both ${flag} and per-network ${what}`); };
+  const conflict = (both: boolean, flag: string, what: string) => { if (both) throw invalid(`conflicting options: cannot specify both ${flag} and per-network ${what}`); };
   conflict(!!wide.aliases.length && !!first.aliases?.length, '--alias', 'alias');
   conflict(!!wide.ip && !!first.ip, '--ip', 'IPv4 address');
   conflict(!!wide.ip6 && !!first.ip6, '--ip6', 'IPv6 address');

@@ -5,8 +5,12 @@
  * services, runDaemon starts and stops them.
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
-import { type DaemonConfig, type DaemonRole, defaultStateDir, InvalidArgumentError, loadDaemonConfig, parseDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
+import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS } from '../../../plugins/docker/constants';
+import type { DaemonConfig, DaemonRole, ResidentService } from '../../index';
+import { core, invalid } from '../lazy';
+
+/** The Docker plugin, loaded when the daemon starts it (every other command would pay for loading it). */
+const dockerPlugin = () => require('../../../plugins/docker') as typeof import('../../../plugins/docker');
 
 interface DaemonFlags {
   dockerSocket: string; dockerPlugin: boolean; cni: boolean; cliSocket: boolean; role?: DaemonRole | 'all'; supervisor?: string;
@@ -15,11 +19,12 @@ interface DaemonFlags {
 
 /** daemon.json with the daemon's own cluster flags over it (Docker's names); they apply to the daemon only. */
 function daemonConfig(f: DaemonFlags): DaemonConfig {
+  const { loadDaemonConfig, parseDaemonConfig } = core();
   const base = loadDaemonConfig();
   const opts = { ...(base['cluster-store-opts'] ?? {}) };
   for (const kv of f.clusterStoreOpt) {
     const i = kv.indexOf('=');
-    if (i < 1) throw new InvalidArgumentError(`--cluster-store-opt "${kv}": expected key=value`);
+    if (i < 1) throw invalid(`--cluster-store-opt "${kv}": expected key=value`);
     opts[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const merged: Record<string, unknown> = { ...base };
@@ -57,7 +62,7 @@ function untilSignal(): Promise<void> {
 /** The Docker network and IPAM plugin on socketPath, over the daemon's controller. */
 function dockerPluginService(socketPath: string): ResidentService {
   // Named so the daemon's report reads "docker plugin not started: …", as before services were composed.
-  return { name: 'docker plugin', start: ({ controller }) => startDockerPlugin({ controller, socketPath }) };
+  return { name: 'docker plugin', start: ({ controller }) => dockerPlugin().startDockerPlugin({ controller, socketPath }) };
 }
 
 /**
@@ -66,7 +71,7 @@ function dockerPluginService(socketPath: string): ResidentService {
  */
 function dockerDriverService(mainSocket: string, driver: string): ResidentService {
   const socketPath = driverSocketPath(mainSocket, driver);
-  return { name: `docker ${driver} plugin`, start: ({ controller }) => startDockerPlugin({ controller, socketPath, driver }) };
+  return { name: `docker ${driver} plugin`, start: ({ controller }) => dockerPlugin().startDockerPlugin({ controller, socketPath, driver }) };
 }
 
 /** The CNI socket the tsnet-cni shim hands its commands to. */
@@ -114,6 +119,7 @@ export function registerDaemonCommand(program: Command): void {
     .addOption(new Option('--role <role>', 'run one part only: resolver, services, or all in one process (default: a supervisor running resolver and services as two processes)').choices(['resolver', 'services', 'all']))
     .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
     .action(async (f: DaemonFlags, cmd: Command) => {
+      const { defaultStateDir, runDaemon, runDaemonRole, superviseDaemon } = core();
       const root = cmd.parent!.opts<{ stateDir?: string }>();
       // DNS must keep working when a service cannot start: another daemon (another state directory)
       // may already serve Docker, and the shim runs CNI commands through node without the socket.

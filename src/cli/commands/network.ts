@@ -1,10 +1,11 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
-import { contains, type Controller, InvalidArgumentError, type IpamConfig, type Network, type NetworkSpec, NotFoundError } from '../../index';
+import type { Controller, IpamConfig, Network, NetworkSpec } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
 import { out } from '../io';
 import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
 import { renderFormat } from '../format';
+import { core, invalid } from '../lazy';
 
 interface CreateFlags {
   driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[];
@@ -15,8 +16,9 @@ interface CreateFlags {
 export function ipamConfigs(f: Pick<CreateFlags, 'subnet' | 'gateway' | 'ipRange' | 'auxAddress'>): IpamConfig[] {
   const configs: IpamConfig[] = f.subnet.map((subnet) => ({ subnet }));
   const owner = (ip: string, what: string) => {
+    const { contains } = core();
     const c = configs.find((x) => { try { return contains(x.subnet!, ip.split('/')[0]); } catch { return false; } });
-    if (!c) throw new InvalidArgumentError(`${what} ${ip} is not in any --subnet${configs.length ? ` (${f.subnet.join(', ')})` : ''}`);
+    if (!c) throw invalid(`${what} ${ip} is not in any --subnet${configs.length ? ` (${f.subnet.join(', ')})` : ''}`);
     return c;
   };
   for (const g of f.gateway) owner(g, 'gateway').gateway = g;
@@ -71,7 +73,7 @@ function addLs(parent: Command, name: string): void {
       const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
       if (f.quiet) for (const n of nets) out(id(n) + '\n');
       else if (f.format === 'json') for (const n of nets) out(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
-      else if (f.format && f.format !== 'table') throw new InvalidArgumentError(`invalid --format "${f.format}": table or json`);
+      else if (f.format && f.format !== 'table') throw invalid(`invalid --format "${f.format}": table or json`);
       else printTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, n.scope]));
     });
 }
@@ -106,11 +108,11 @@ async function forceDisconnect(c: Controller, ref: string): Promise<boolean> {
   try {
     eps = await c.networkEndpoints(ref);
   } catch (err) {
-    if (err instanceof NotFoundError) return false;
+    if (err instanceof core().NotFoundError) return false;
     throw err;
   }
   // Endpoints an engine owns (no tsnet sandbox) stay, and the removal then names them.
-  for (const ep of eps) await c.disconnect(ref, ep.sandboxId, { force: true }).catch((err) => { if (!(err instanceof NotFoundError)) throw err; });
+  for (const ep of eps) await c.disconnect(ref, ep.sandboxId, { force: true }).catch((err) => { if (!(err instanceof core().NotFoundError)) throw err; });
   return true;
 }
 

@@ -1,6 +1,6 @@
 /** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
 import { type Command, Option } from 'commander';
-import { type SandboxOptions } from '../../index';
+import type { SandboxOptions } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
 import { out } from '../io';
 import { networkAttachments } from '../network-flag';

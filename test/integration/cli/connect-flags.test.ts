@@ -41,11 +41,12 @@ describe('CLI: connect flags', function () {
   it('adds link-local addresses, names the interface and sets its sysctls', () => {
     ok('connect', '--link-local-ip', '169.254.10.5', '--link-local-ip', 'fe80::5', '--driver-opt', 'com.docker.network.endpoint.ifname=lan0',
       '--driver-opt', 'com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.forwarding=1,net.ipv4.conf.IFNAME.log_martians=1', net, sb);
-    const out = ok('sandbox', 'exec', sb, '--', 'sh', '-c', 'ip -o addr show lan0; cat /proc/sys/net/ipv4/conf/lan0/forwarding /proc/sys/net/ipv4/conf/lan0/log_martians /proc/sys/net/ipv4/conf/eth0/forwarding');
+    const out = ok('sandbox', 'exec', sb, '--', 'sh', '-c', 'ip -o addr show lan0; cat /proc/sys/net/ipv4/conf/lan0/forwarding /proc/sys/net/ipv4/conf/lan0/log_martians /proc/sys/net/ipv4/conf/eth0/log_martians /proc/sys/net/ipv4/conf/default/log_martians');
     assert.match(out, /inet 172\.25\.8\.2\/24/);
     assert.match(out, /inet 169\.254\.10\.5\/16/);
     assert.match(out, /inet6 fe80::5\/64/);
-    assert.match(out, /\n1\n1\n0\n$/);
+    // New namespaces take their defaults from the machine's: eth0 keeps the default, lan0 has its own.
+    assert.match(out, /\n1\n1\n0\n0\n$/);
     const [view] = JSON.parse(ok('sandbox', 'inspect', sb));
     const ep = view.NetworkSettings.Networks[net];
     assert.deepEqual(ep.IPAMConfig, { LinkLocalIPs: ['169.254.10.5', 'fe80::5'] });
