@@ -4,6 +4,7 @@
  * daemon's open controller. Kept per async context, so commands the daemon runs at once never mix.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import * as fs from 'node:fs';
 import type { Controller } from '../index';
 
 /** The streams and controller of one command run. */
@@ -26,12 +27,46 @@ export function cliContext(): CliContext | undefined {
   return context.getStore();
 }
 
+/** Per descriptor: 'sync' (fs.writeSync), 'stream' (after EAGAIN: process.stdout/stderr, in order), 'closed' (after EPIPE). */
+const modes: Record<1 | 2, 'sync' | 'stream' | 'closed'> = { 1: 'sync', 2: 'sync' };
+
+/**
+ * Writes to the process's own stdout or stderr without creating process.stdout (which loads the tty
+ * and net modules, ~6 ms of a read-only command); a closed reader (`tsnet ls | head -1`) ends the
+ * output quietly, and a non-blocking descriptor falls back to the stream for the rest of the run.
+ */
+function writeFd(fd: 1 | 2, s: string): void {
+  if (modes[fd] === 'closed') return;
+  if (modes[fd] === 'stream') {
+    (fd === 1 ? process.stdout : process.stderr).write(s);
+    return;
+  }
+  let buf = Buffer.from(s);
+  while (buf.length) {
+    try {
+      buf = buf.subarray(fs.writeSync(fd, buf));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') modes[fd] = 'closed';
+      else if (code === 'EAGAIN') {
+        modes[fd] = 'stream';
+        (fd === 1 ? process.stdout : process.stderr).write(buf);
+      } else throw e;
+      return;
+    }
+  }
+}
+
 /** Writes to the command's stdout. */
 export function out(s: string): void {
-  (context.getStore()?.stdout ?? process.stdout).write(s);
+  const ctx = context.getStore();
+  if (ctx) ctx.stdout.write(s);
+  else writeFd(1, s);
 }
 
 /** Writes to the command's stderr. */
 export function err(s: string): void {
-  (context.getStore()?.stderr ?? process.stderr).write(s);
+  const ctx = context.getStore();
+  if (ctx) ctx.stderr.write(s);
+  else writeFd(2, s);
 }

@@ -17,6 +17,7 @@ import { peerSource } from './peer-source';
 import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
+import { compareNames } from '../names';
 import { connect, type ConnectOptions, disconnect, reapStaleEndpoints } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
@@ -173,7 +174,7 @@ export class Controller {
   /** Every network, by name. */
   async listNetworks(): Promise<Network[]> {
     const global = this.remote ? await remoteGlobalNetworks(this.remote) : [];
-    return [...(await listNetworks(this.core)), ...global].sort((a, b) => a.name.localeCompare(b.name));
+    return [...(await listNetworks(this.core)), ...global].sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** Endpoints attached to a network. */
@@ -245,7 +246,7 @@ export class Controller {
 
   /** Every sandbox, by name. */
   async listSandboxes(): Promise<Sandbox[]> {
-    return (await this.core.local.list<Sandbox>('sandbox/')).map((s) => s.value).sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.core.local.list<Sandbox>('sandbox/')).map((s) => s.value).sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** A sandbox's endpoints in interface order. */

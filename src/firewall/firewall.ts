@@ -228,6 +228,18 @@ export function createBackend(name: BackendName): FirewallBackend {
 
 /** The firewall for this host: opts.backend, else $TSNET_FIREWALL_BACKEND, else defaultBackend(). */
 export function createFirewall(opts: { backend?: BackendName } = {}): Firewall {
-  const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined) ?? defaultBackend();
-  return new KernelFirewall(createBackend(name));
+  const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined);
+  return new KernelFirewall(name ? createBackend(name) : detectedBackend());
+}
+
+/** The default backend, detected (a PATH search) on first use: read-only commands never touch the firewall. */
+function detectedBackend(): FirewallBackend {
+  let real: FirewallBackend | undefined;
+  const get = () => (real ??= createBackend(defaultBackend()));
+  return new Proxy({} as FirewallBackend, {
+    get(_target, key) {
+      const value = (get() as unknown as Record<PropertyKey, unknown>)[key];
+      return typeof value === 'function' ? value.bind(get()) : value;
+    },
+  });
 }
