@@ -1,7 +1,8 @@
 /**
  * CLI latency as an administrator sees it: whole processes, wall time, median of alternating runs,
  * in one run beside `node -e 0` and Docker's own CLI against a private dockerd (Debian's docker.io).
- *   direct   the node CLI (no daemon on the path): --help, ls, and create / rm / prune with a daemon
+ *   direct   the thin client with TSNET_CLI_DAEMON=0, i.e. the bundled node CLI (build/src/cli/tsnet-cli.js,
+ *            what runs where no daemon does): --help, ls, and create / rm / prune with a daemon
  *            running for DNS (so none of them starts one)
  *   daemon   the thin client (build/src/cli/tsnet) handing ls, inspect and a connect + disconnect
  *            pair of a live sandbox to `tsnet daemon`
@@ -40,7 +41,8 @@ function alternate(measures: Record<string, (i: number) => number>): Record<stri
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
 
-const direct = (...args: string[]) => timed(process.execPath, [CLI, ...args]);
+/** The installed command told to skip the daemon: the bundled node CLI, as on a host where none runs. */
+const direct = (...args: string[]) => timed(SHIM, args, { ...process.env, TSNET_CLI_DAEMON: '0' });
 const viaShim = (...args: string[]) => timed(SHIM, args);
 const nodeZero = () => timed(process.execPath, ['-e', '0']);
 
