@@ -74,9 +74,13 @@ describe('CLI: thin client and daemon', function () {
       unshare --net ${BUILT_CLI_SHIM} ls >/dev/null 2>&1; echo "other netns: $?"
       unshare --net ${daemonOnly} ls >/dev/null; echo "other netns declined: $?"
       tsnet sandbox exec ts -- hostname >/dev/null; echo "exec direct: $?"
+      # A reader that closes early (head -1): quiet, status 0, on both paths.
+      tsnet ls 2>&1 | head -1 | cut -c1-10; echo "pipe: \${PIPESTATUS[0]}"
+      direct ls 2>&1 | head -1 | cut -c1-10; echo "pipe direct: \${PIPESTATUS[0]}"
       tsnet sandbox rm ts >/dev/null; tsnet rm tn`, daemonOnly);
     assert.equal(r.out, ['1', '1', '172.26.1.2/24', `tsnet: error while removing network: network tn id ${r.out.match(/id ([0-9a-f]{64})/)?.[1]} has active endpoints (ts)`, 'rm in use: 4',
-      'exec declined: 1', 'run declined: 1', 'other state dir declined: 1', 'other config declined: 1', 'firewall backend declined: 1', 'debug declined: 1', 'other netns: 0', 'other netns declined: 1', 'exec direct: 0', 'tn', ''].join('\n'), r.err);
+      'exec declined: 1', 'run declined: 1', 'other state dir declined: 1', 'other config declined: 1', 'firewall backend declined: 1', 'debug declined: 1', 'other netns: 0', 'other netns declined: 1', 'exec direct: 0',
+      'NETWORK ID', 'pipe: 0', 'NETWORK ID', 'pipe direct: 0', 'tn', ''].join('\n'), r.err);
   });
 
   it('never runs a change again when the daemon dies running it', () => {
