@@ -5,7 +5,7 @@
  * it. The core sits in the bundle as a lazily evaluated module (src/cli/lazy.ts): `--help` and a
  * refused flag never run it. The daemon-config schema is compiled by ajv here, once, into standalone
  * code; koffi is loaded without its build tooling and ajv lazily (as the CNI bundle does).
- * Usage (part of `npm run build`): node build/scripts/cli-bundle.js
+ * Usage (part of `npm run build`): node build/scripts/cli-bundle.js (TSNET_BUNDLE_MINIFY=0: readable, for profiles)
  */
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
@@ -169,7 +169,7 @@ script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file),
 async function bundleInto(entry: string, outfile: string, plugins: esbuild.Plugin[]): Promise<void> {
   const tmp = `${outfile}.tmp-${process.pid}`;
   await esbuild.build({
-    entryPoints: [entry], outfile: tmp, bundle: true, platform: 'node', target: 'node20', format: "cjs", minify: process.env.TSNET_BUNDLE_MINIFY !== "0", keepNames: true,
+    entryPoints: [entry], outfile: tmp, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: process.env.TSNET_BUNDLE_MINIFY !== '0', keepNames: true,
     external: EXTERNAL, plugins, logLevel: 'warning',
   });
   if (fs.existsSync(outfile) && fs.readFileSync(tmp).equals(fs.readFileSync(outfile))) {
