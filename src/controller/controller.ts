@@ -103,7 +103,8 @@ export class Controller {
     const stateDir = opts.stateDir ?? defaultStateDir();
     const config = withDaemonCluster(opts.config ?? loadDaemonConfig(), stateDir);
     const local: Store = openSqliteStore(stateDir);
-    const host = NetlinkHandle.open();
+    // Opened on first use: read-only commands usually ask the kernel nothing.
+    const host = NetlinkHandle.openLazy();
     let global: Store | undefined;
     // With the daemon to go through, this process needs no cluster-store session of its own.
     const remote = config['cluster-store'] ? opts.remote : undefined;
