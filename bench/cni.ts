@@ -55,6 +55,8 @@ async function cycle(setup: Setup, dirs: string[], i: number): Promise<{ add: nu
   const { list, port, extra } = setup;
   const ns = `bench-${list.name}-${i}`;
   execFileSync('ip', ['netns', 'add', ns]);
+  // Up, as a runtime brings it (the loopback plugin): the embedded resolver listens on it.
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   const att: Attachment = { containerId: `${list.name}-${i}`, netns: `/run/netns/${ns}`, ifname: 'eth0', runtimeConfig: { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] } };
   try {
     const add = await runList(list, 'ADD', att, dirs, extra);

@@ -6,6 +6,7 @@ import { measureAttach } from './attach';
 import { measureCli } from './cli';
 import { measureCni } from './cni';
 import { measureOverlayConvergence, measureOverlayThroughput } from './overlay';
+import { measurePodman } from './podman';
 
 async function main(): Promise<void> {
   const only = process.env.TSNET_BENCH?.split(',');
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   if (want('cli')) result.cli = await measureCli();
   if (want('overlay-convergence')) result.overlayConvergence = await measureOverlayConvergence();
   if (want('overlay-throughput')) result.overlayThroughput = await measureOverlayThroughput();
+  if (want('podman-netavark')) result.podmanNetavark = await measurePodman();
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 

@@ -3,18 +3,14 @@
  * so a command reads one script instead of resolving ~150 modules, and a loader
  * (build/src/cli/tsnet-cli.js) that runs it through a V8 code cache per command name kept beside
  * it. The core sits in the bundle as a lazily evaluated module (src/cli/lazy.ts): `--help` and a
- * refused flag never run it. The daemon-config schema is compiled by ajv here, once, into standalone
- * code; koffi is loaded without its build tooling and ajv lazily (as the CNI bundle does).
+ * refused flag never run it. koffi is loaded without its build tooling (as the CNI bundle does).
  * Usage (part of `npm run build`): node build/scripts/cli-bundle.js (TSNET_BUNDLE_MINIFY=0: readable, for profiles)
  */
-import Ajv from 'ajv';
-import standaloneCode from 'ajv/dist/standalone';
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { buildTreeDirname, lighterCore } from '../plugins/cni/bundle';
-import schema from '../src/schema/daemon-config.schema.json';
 
 /** Repository root, from build/scripts or scripts alike. */
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../..' : '..');
@@ -119,21 +115,6 @@ function runCached(file: string, key: string): unknown {
   return m.exports;
 }
 
-/** src/config-validator.ts's contract, backed by the schema compiled ahead of time. */
-function standaloneValidator(): string {
-  const ajv = new Ajv({ allErrors: true, code: { source: true } });
-  const code = standaloneCode(ajv, ajv.compile(schema));
-  return `${code}\nconst compiled = module.exports;\nmodule.exports = { daemonConfigValidator: () => compiled };\n`;
-}
-
-const precompiledSchema: esbuild.Plugin = {
-  name: 'precompiled-daemon-config',
-  setup(build) {
-    build.onResolve({ filter: /config-validator$/ }, (args) => (args.importer.endsWith(path.join('src', 'config.ts')) ? { path: 'daemon-config', namespace: 'validator' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'validator' }, () => ({ contents: standaloneValidator(), loader: 'js', resolveDir: ROOT }));
-  },
-};
-
 /**
  * The loader: the bundle through a V8 code cache per command (the first word: ls, create, …), so
  * each command's cache holds the functions it compiled. A cache is written, atomically, after a
@@ -183,7 +164,7 @@ async function bundleInto(entry: string, outfile: string, plugins: esbuild.Plugi
 
 /** Bundles the CLI layer and the core and writes the loader; returns the loader's path. */
 export async function bundleCli(): Promise<string> {
-  const core = [precompiledSchema, lighterCore, buildTreeDirname, builtins, sqliteAddon];
+  const core = [lighterCore, buildTreeDirname, builtins, sqliteAddon];
   await bundleInto(path.join(ROOT, 'src', 'index.ts'), CORE_BUNDLE, core);
   // The CLI layer: commander and the command definitions; plugins/docker (daemon only) is bundled in with the core's plugins.
   await bundleInto(path.join(ROOT, 'src', 'cli', 'run.ts'), CLI_BUNDLE, [coreLoader, ...core]);

@@ -3,11 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(iproute2 iptables nftables util-linux dnsutils busybox-static dnsmasq-base dnsperf containernetworking-plugins docker.io etcd-server etcd-client iperf3 gcc libc6-dev)
+pkgs=(iproute2 iptables nftables util-linux dnsutils busybox-static dnsmasq-base dnsperf containernetworking-plugins docker.io containerd podman netavark aardvark-dns etcd-server etcd-client iperf3 gcc libc6-dev firewalld dbus-daemon zsh fish man-db)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  # Never let a package start its service (docker.io would start a dockerd on the machine's real network).
+  # Never let a package start its service (docker.io would start a dockerd on the machine's real network; containerd and podman bring services too).
   guard=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1

@@ -53,6 +53,11 @@ export function validateName(what: 'network' | 'sandbox', name: string): string 
   return name;
 }
 
+/** Whether name is a valid sandbox name (what validateName('sandbox', name) accepts). */
+export function isSandboxName(name: string): boolean {
+  return !!name && name.length <= MAX_SANDBOX_NAME && NAME_RE.test(name);
+}
+
 /** Throws unless name can be a Linux interface name. */
 export function validateIfname(name: string, what = 'interface name'): string {
   if (!name || name.length > IFNAMSIZ) throw new InvalidArgumentError(`invalid ${what} "${name}": must be 1 to ${IFNAMSIZ} characters`);

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { type AttachmentState, ConflictError, type ConnectOptions, type Controller, type Endpoint, log, type Network, NotFoundError, type Sandbox } from '../../src/index';
 import { attachmentEndpoint, findContainer, forgetContainer, recordContainer, sandboxNames, sandboxOf, trySandbox } from './attachments';
 import { CniCode, CniError } from './codes';
-import { type AttachmentPlan, attachmentPlan, checkStaticAddresses, type NetConf, type NetworkPlan, networkPlan } from './config';
+import { type AttachmentPlan, attachmentPlan, checkStaticAddresses, type NetConf, type NetworkPlan, networkPlan, resultDns } from './config';
 import { ensureNetwork } from './network';
 import { appendResult, type CniResult, type CniRoute } from './result';
 import type { CniRequest } from './skel';
@@ -43,31 +43,41 @@ function connectOptions(req: CniRequest, plan: NetworkPlan, att: AttachmentPlan)
   };
 }
 
+/** The endpoint's aliases: a sandbox named after the id still answers to the runtime's name for the container. */
+function aliasesFor(sandboxName: string, att: AttachmentPlan): string[] {
+  return att.runtimeName && sandboxName !== att.runtimeName ? [...new Set([att.runtimeName, ...att.aliases])] : att.aliases;
+}
+
 /**
- * Creates the container's sandbox with its first endpoint: the short name when free, else the
- * collision-proof one. The record goes first, so DEL and GC find whatever a killed plugin left.
+ * Creates the container's sandbox with its first endpoint, named by the runtime (K8S_POD_NAME) when
+ * that name is free, else by the id: the short name when free, else the collision-proof one. The
+ * record goes first, so DEL and GC find whatever a killed plugin left.
  */
 async function createSandbox(ctl: Controller, req: CniRequest, net: Network, plan: NetworkPlan, att: AttachmentPlan, undo: Reverses): Promise<Sandbox> {
-  const names = sandboxNames(req.containerId);
-  const opts = { ...connectOptions(req, plan, att), network: net.id, netnsPath: req.netns, dns: att.dns?.servers, dnsSearch: att.dns?.search, dnsOptions: att.dns?.options };
-  const record = (sandboxName: string, sandboxId?: string) => recordContainer(ctl, req.containerId, { sandboxName, sandboxId, netns: req.netns, created: new Date().toISOString() });
+  // The runtime's name for the container first; a name another sandbox holds falls back to the id's.
+  const names = [...(att.runtimeName ? [att.runtimeName] : []), ...sandboxNames(req.containerId)];
+  const base = { ...connectOptions(req, plan, att), network: net.id, netnsPath: req.netns, dns: att.dns?.servers, dnsSearch: att.dns?.search, dnsOptions: att.dns?.options };
+  const optsFor = (name: string) => ({ ...base, aliases: aliasesFor(name, att) });
+  const record = (sandboxName: string, sandboxId?: string) => recordContainer(ctl, req.containerId, { sandboxName, sandboxId, netns: req.netns, created: new Date().toISOString(), pod: att.pod });
   const nameFree = async (name: string) => !(await trySandbox(ctl, name));
-  let name = (await nameFree(names[0])) ? names[0] : names[1];
-  await record(name);
+  let i = 0;
+  while (i < names.length - 1 && !(await nameFree(names[i]))) i++;
+  await record(names[i]);
   undo.push(() => forgetContainer(ctl, req.containerId));
-  let sb: Sandbox;
-  try {
-    sb = await ctl.createSandbox({ name, ...opts });
-  } catch (err) {
-    // Another container with the same first 12 characters took the short name meanwhile.
-    if (!(err instanceof ConflictError) || name === names[1] || (await nameFree(names[0]))) throw err;
-    name = names[1];
-    await record(name);
-    sb = await ctl.createSandbox({ name, ...opts });
+  let sb: Sandbox | undefined;
+  for (; !sb; i++) {
+    try {
+      sb = await ctl.createSandbox({ name: names[i], ...optsFor(names[i]) });
+    } catch (err) {
+      // Another sandbox took the name meanwhile: the next candidate.
+      if (!(err instanceof ConflictError) || i === names.length - 1 || !/already in use/.test(err.message)) throw err;
+      await record(names[i + 1]);
+    }
   }
-  undo.push(() => ctl.deleteSandbox(sb.id));
-  await record(name, sb.id);
-  return sb;
+  const made = sb;
+  undo.push(() => ctl.deleteSandbox(made.id));
+  await record(made.name, made.id);
+  return made;
 }
 
 /** Attaches the container: a new sandbox with this endpoint, or one more endpoint of its sandbox. */
@@ -84,7 +94,7 @@ async function attach(ctl: Controller, req: CniRequest, net: Network, plan: Netw
     if (taken) throw new CniError(CniCode.Internal, `container ${req.containerId} already has interface ${req.ifname} (network ${(await ctl.getNetwork(taken.networkId)).name}): ADD twice without DEL`);
     checkRouteFamilies(net, req.ifname, plan.routes);
     const owner = sb;
-    const ep = await ctl.connect(net.id, owner.id, connectOptions(req, plan, att));
+    const ep = await ctl.connect(net.id, owner.id, { ...connectOptions(req, plan, att), aliases: aliasesFor(owner.name, att) });
     undo.push(() => ctl.disconnect(net.id, owner.id, { force: true }));
     return { sb: owner, ep };
   }
@@ -137,6 +147,29 @@ export function prepareAdd(req: CniRequest, conf: NetConf): AddPlans {
 
 /** ADD: see the file comment. The result is appended to prevResult when the plugin is not first in a chain. */
 export async function addAttachment(ctl: Controller, req: CniRequest, { plan, att }: AddPlans): Promise<CniResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await addOnce(ctl, req, plan, att);
+    } catch (err) {
+      // The last DEL of the network removed it between our lookup and our connect: make it again.
+      if (attempt >= NETWORK_GONE_RETRIES || !networkWentAway(err)) throw err;
+      debug(`network ${plan.name} was being removed; attempt ${attempt + 1}`);
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+/** Attempts of an ADD whose network a concurrent last DEL is removing. */
+const NETWORK_GONE_RETRIES = 5;
+
+/** Whether err says the network (the only one an ADD touches, by name or id) was removed, or is being removed, under the ADD. */
+function networkWentAway(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : '';
+  return (err instanceof ConflictError && /is being removed|was removed while being connected/.test(msg)) || (err instanceof NotFoundError && /^network \S+ not found$/.test(msg));
+}
+
+/** One ADD attempt: see the file comment. */
+async function addOnce(ctl: Controller, req: CniRequest, plan: NetworkPlan, att: AttachmentPlan): Promise<CniResult> {
   const net = await ensureNetwork(ctl, plan);
   debug(`network ${net.name} ready at ${performance.now().toFixed(1)} ms`);
   const undo: Reverses = [];
@@ -145,7 +178,7 @@ export async function addAttachment(ctl: Controller, req: CniRequest, { plan, at
     debug(`attached ${ep.ifname} ${ep.ipv4 ?? ''} ${ep.ipv6 ?? ''} at ${performance.now().toFixed(1)} ms`);
     const state = await ctl.attachmentState(net.id, sb.id);
     const mine = describeAttachment({ state, net, ep, netns: req.netns, routes: plan.routes });
-    mine.dns = plan.dns;
+    mine.dns = resultDns(plan, net.info.dns);
     return req.prevResult ? appendResult(req.prevResult, mine) : mine;
   } catch (err) {
     for (const reverse of undo.reverse()) {

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Controller, type Endpoint, type FaceRecords, NotFoundError, type Sandbox } from '../../src/index';
+import type { PodIdentity } from './config';
 
 /** Namespace of the plugin's records (`cni/container/<id>`, as releases before the face API wrote them). */
 export const CONTAINER_RECORDS = 'cni/container';
@@ -26,6 +27,8 @@ export interface ContainerRecord {
   /** CNI_NETNS at the first ADD. */
   netns: string;
   created: string;
+  /** The pod's K8S_POD_* identity (name, namespace, uid, infra container id), when the runtime sent it. */
+  pod?: PodIdentity;
 }
 
 /** The plugin's container records. */

@@ -39,30 +39,6 @@ const precompiledSchema: esbuild.Plugin = {
 };
 
 /**
- * The core's daemon-config module compiles its ajv schema when loaded; in a one-shot plugin that is
- * ~35 ms spent even when no daemon.json exists. This stand-in compiles on first validation instead.
- */
-const LAZY_AJV = `
-let Real;
-class LazyAjv {
-  constructor(opts) { this.opts = opts; }
-  compile(schema) {
-    let real;
-    const validate = (data) => {
-      Real ??= require('ajv').default;
-      real ??= new Real(this.opts).compile(schema);
-      const ok = real(data);
-      validate.errors = real.errors;
-      return ok;
-    };
-    validate.errors = null;
-    return validate;
-  }
-}
-module.exports = { __esModule: true, default: LazyAjv };
-`;
-
-/**
  * koffi's index.js finds its native module through its build tooling, which loads https, zlib and
  * crypto (~25 ms). The bundle is built on the machine it runs on, so it can name the module directly;
  * tsnet uses only the native API (load, func, decode). undefined when this platform has no prebuilt one.
@@ -79,12 +55,12 @@ module.exports = native;
 `;
 }
 
-/** Loads heavy core dependencies lazily or in part (see LAZY_AJV and koffiDirect). */
+/** Loads heavy core dependencies in part (see koffiDirect). */
 export const lighterCore: esbuild.Plugin = {
   name: 'lighter-core',
   setup(build) {
-    const contents: Record<string, string | undefined> = { ajv: LAZY_AJV, koffi: koffiDirect() };
-    build.onResolve({ filter: /^(ajv|koffi)$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
+    const contents: Record<string, string | undefined> = { koffi: koffiDirect() };
+    build.onResolve({ filter: /^koffi$/ }, (args) => (args.namespace === 'lighter-core' || !contents[args.path] ? undefined : { path: args.path, namespace: 'lighter-core' }));
     build.onLoad({ filter: /.*/, namespace: 'lighter-core' }, (args) => ({ contents: contents[args.path], loader: 'js', resolveDir: ROOT }));
   },
 };
@@ -103,17 +79,19 @@ export const buildTreeDirname: esbuild.Plugin = {
       const source = fs.readFileSync(args.path, 'utf8');
       if (!source.includes('__dirname')) return undefined;
       const dir = path.join(ROOT, 'build', path.dirname(rel));
-      return { contents: `const __dirname = ${JSON.stringify(dir)};\n${source}`, loader: 'ts' };
+      // After a #! line, which must stay first (src/cli/main.ts); the line count stays the same.
+      const shebang = /^#!.*\n/.exec(source)?.[0] ?? '';
+      return { contents: `${shebang}const __dirname = ${JSON.stringify(dir)};${source.slice(shebang.length)}`, loader: 'ts' };
     });
   },
 };
 
-/** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. */
-export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean } = {}): Promise<string> {
+/** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. opts.entry bundles another face (tsnet-netavark) the same way. */
+export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean; entry?: string } = {}): Promise<string> {
   // Written beside and renamed over: a runtime may be exec'ing the previous bundle right now.
   const tmp = `${outfile}.tmp-${process.pid}`;
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'plugins', 'cni', 'main.ts')],
+    entryPoints: [opts.entry ?? path.join(ROOT, 'plugins', 'cni', 'main.ts')],
     outfile: tmp,
     bundle: true,
     platform: 'node',

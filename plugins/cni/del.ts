@@ -1,11 +1,12 @@
 /**
  * DEL and GC. DEL is idempotent: an unknown container, a namespace that is already gone, or a second
- * DEL all succeed and free whatever is left. GC removes every attachment of the network that the
+ * DEL all succeed and free whatever is left; the last attachment of a network the plugin made takes
+ * the network with it. GC removes every attachment of the network that the
  * runtime does not list in cni.dev/valid-attachments, carrying on past failures.
  */
-import type { Controller, Sandbox } from '../../src/index';
+import { ConflictError, type Controller, type Network, NotFoundError, type Sandbox } from '../../src/index';
 import { attachmentEndpoint, findContainer, forgetContainer, listContainers, sandboxOf } from './attachments';
-import { attachmentKey, type NetConf, validAttachments } from './config';
+import { attachmentKey, CNI_LABEL, type NetConf, validAttachments } from './config';
 import { tryNetwork } from './network';
 import type { CniRequest } from './skel';
 
@@ -14,6 +15,23 @@ async function releaseIfEmpty(ctl: Controller, containerId: string, sb: Sandbox)
   if ((await ctl.sandboxEndpoints(sb.id)).length) return;
   await ctl.deleteSandbox(sb.id);
   await forgetContainer(ctl, containerId);
+}
+
+/**
+ * A network the plugin made goes with its last attachment: runtimes never tell a plugin a network is
+ * gone (podman's `network rm` only deletes the conflist file), and an idle network would keep its
+ * subnet, bridge and rules. The next ADD makes it again. A sandbox of another face keeps it.
+ */
+async function releaseNetworkIfIdle(ctl: Controller, net: Network | undefined): Promise<void> {
+  if (!net || net.labels[CNI_LABEL] !== 'true') return;
+  try {
+    if ((await ctl.networkEndpoints(net.id)).length) return;
+    await ctl.deleteNetwork(net.id);
+  } catch (err) {
+    // An ADD attached meanwhile (it keeps the network), or another DEL is removing it or has.
+    if (err instanceof ConflictError || err instanceof NotFoundError) return;
+    throw err;
+  }
 }
 
 /** DEL: see the file comment. */
@@ -29,6 +47,7 @@ export async function delAttachment(ctl: Controller, req: CniRequest, conf: NetC
   // With force, a namespace that is gone only skips the container-side steps; the host side is still freed.
   if (net && (await attachmentEndpoint(ctl, sb, net.id, req.ifname))) await ctl.disconnect(net.id, sb.id, { force: true });
   await releaseIfEmpty(ctl, req.containerId, sb);
+  await releaseNetworkIfIdle(ctl, net);
 }
 
 /** GC: see the file comment. Throws one AggregateError naming every attachment that could not be removed. */
@@ -53,5 +72,6 @@ export async function gcAttachments(ctl: Controller, conf: NetConf, valid: Set<s
       errors.push(err);
     }
   }
+  await releaseNetworkIfIdle(ctl, net).catch((err) => errors.push(err));
   if (errors.length) throw new AggregateError(errors, `gc of network ${conf.network ?? conf.name}: ${errors.length} attachment(s) could not be removed`);
 }

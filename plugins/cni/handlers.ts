@@ -4,12 +4,13 @@
  * threw to a spec error code.
  */
 import { performance } from 'node:perf_hooks';
-import { Controller, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
+import { Controller, daemonConfigCopy, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
 import { addAttachment, prepareAdd } from './add';
 import { checkAttachment, requirePrevResult } from './check';
 import { CniCode, CniError, type CniErrorCode } from './codes';
-import { type NetConf, parseNetConf, validAttachments } from './config';
+import { type NetConf, parseNetConf, validAttachments, wantsEmbeddedDns } from './config';
 import { delAttachment, gcAttachments } from './del';
+import { dnsnameAdd, isDnsnameConfig, prepareDnsname } from './dnsname';
 import { tryNetwork } from './network';
 import type { CniHandlers, CniRequest } from './skel';
 
@@ -51,7 +52,7 @@ export interface HandlerOptions {
   controller?: Controller;
   /**
    * With `controller`: applies the store to the embedded resolver now. Called after each command of
-   * a `"dns": true` config, as a per-call controller notifies the daemon, so names resolve once ADD returns.
+   * a config that wants the embedded resolver, as a per-call controller notifies the daemon, so names resolve once ADD returns.
    */
   syncResolver?: () => Promise<void>;
 }
@@ -77,11 +78,13 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
     try {
       debug(`${req.command} ${req.containerId} ${req.ifname}: ${shared ? 'received in the daemon' : 'loaded'} at ${at()}`);
       const conf = parseNetConf(req.config);
-      dns = conf.dns === true;
+      dns = !isDnsnameConfig(req.config) && wantsEmbeddedDns(conf);
       const prepared = steps.prepare(conf);
       // Read-only: restoring every network on each exec would cost time and race a network being made; ensureNetwork restores its own.
       // The resolver daemon is told of changes (and started) only for configs that asked for the embedded DNS.
-      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, readOnly: true, notifier: dns ? daemonNotifier(opts.stateDir ?? defaultStateDir()) : undefined }));
+      // With a daemon running, the config it runs with, as the CLI's commands use.
+      const stateDir = opts.stateDir ?? defaultStateDir();
+      ctl = shared ?? (await Controller.open({ stateDir: opts.stateDir, config: daemonConfigCopy(stateDir), readOnly: true, notifier: dns ? daemonNotifier(stateDir) : undefined }));
       debug(`controller open at ${at()}`);
       const out = await steps.act(ctl, prepared, conf);
       debug(`${req.command} done at ${at()}`);
@@ -96,11 +99,18 @@ export function tsnetHandlers(opts: HandlerOptions = {}): CniHandlers {
     }
   }
   const none = () => undefined;
+  // A `dnsname` step (podman's CNI convention for "this network has DNS") has only ADD's check to do.
+  const dnsnameOnly = async (req: CniRequest) => {
+    if (isDnsnameConfig(req.config)) parseNetConf(req.config);
+    return isDnsnameConfig(req.config);
+  };
   return {
-    add: (req) => run(req, { prepare: (conf) => prepareAdd(req, conf), act: (ctl, plans) => addAttachment(ctl, req, plans) }),
-    del: (req) => run(req, { prepare: none, act: (ctl, _p, conf) => delAttachment(ctl, req, conf) }),
-    check: (req) => run(req, { prepare: () => requirePrevResult(req), act: (ctl, _p, conf) => checkAttachment(ctl, req, conf) }),
-    gc: (req) => run(req, { prepare: (conf) => validAttachments(conf), act: (ctl, valid, conf) => gcAttachments(ctl, conf, valid) }),
+    add: (req) => (isDnsnameConfig(req.config)
+      ? run(req, { prepare: () => prepareDnsname(req), act: (ctl, prev) => dnsnameAdd(ctl, req, prev) })
+      : run(req, { prepare: (conf) => prepareAdd(req, conf), act: (ctl, plans) => addAttachment(ctl, req, plans) })),
+    del: async (req) => ((await dnsnameOnly(req)) ? undefined : run(req, { prepare: none, act: (ctl, _p, conf) => delAttachment(ctl, req, conf) })),
+    check: async (req) => ((await dnsnameOnly(req)) ? undefined : run(req, { prepare: () => requirePrevResult(req), act: (ctl, _p, conf) => checkAttachment(ctl, req, conf) })),
+    gc: async (req) => ((await dnsnameOnly(req)) ? undefined : run(req, { prepare: (conf) => validAttachments(conf), act: (ctl, valid, conf) => gcAttachments(ctl, conf, valid) })),
     async status(req) {
       try {
         await run(req, {

@@ -22,10 +22,13 @@ export async function tryNetwork(ctl: Controller, name: string): Promise<Network
 /** Refuses a network whose settings contradict the config (only keys the config sets are compared). */
 export function checkCompatible(net: Network, plan: NetworkPlan): void {
   if (net.driver === 'host' || net.driver === 'null') throw invalid(`network ${net.name} (driver ${net.driver}) gives the container no interface of its own`);
-  const spec = plan.create;
-  if (!spec) return;
   const differs = (what: string) => invalid(`network ${net.name} exists with ${what}`);
   const want = (have: unknown, asked: unknown) => `${String(have)}, the config asks for ${String(asked)}`;
+  const subnets = net.ipam.map((p) => p.subnet);
+  const missing = plan.rangeSubnets.filter((s) => !subnets.includes(s));
+  if (missing.length) throw differs(`subnets ${want(subnets.join(','), `${missing.join(',')} (runtimeConfig.ipRanges)`)}`);
+  const spec = plan.create;
+  if (!spec) return;
   if (spec.driver && spec.driver !== net.driver) throw differs(`driver ${want(net.driver, spec.driver)}`);
   // tsnet may add a default IPv4 pool to an IPv6-only request, so the config's subnets need only be among the network's.
   const have = net.ipam.map((p) => p.subnet).sort();

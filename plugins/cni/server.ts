@@ -2,7 +2,8 @@
  * The daemon's CNI socket (`${stateDir}/cni.sock`, mode 0600): the exec shim hands over one command
  * per connection (see wire.ts) and the daemon runs the plugin's own runCni over its open Controller,
  * so a command costs no node start, module load or store open. Same handlers, same output, same
- * exit codes as the node binary; requests run concurrently, as a runtime's parallel execs would.
+ * exit codes as the node binary; requests run concurrently, as a runtime's parallel execs would, up
+ * to MAX_RUNNING at once.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -20,13 +21,39 @@ const debug = log('tsnet:cni:server');
 export const CNI_SOCKET = 'cni.sock';
 /** A client that connected but does not finish its request within this is dropped (a shim sends it at once). */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Commands running at once; the rest wait their turn (acked, so their shims wait too). A command's
+ * kernel calls are synchronous, so hundreds interleaved on one event loop starve each other: every
+ * step of every command, a resolver sync's reply included, waits behind the steps of all the others
+ * (500 parallel ADDs timed out their 15 s syncs this way). A bounded set finishes as fast and keeps
+ * each command's latency its own.
+ */
+export const MAX_RUNNING = 16;
+
+/** Runs tasks with at most `limit` at once, the others in arrival order. */
+export function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= limit) await new Promise<void>((r) => waiting.push(r));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next in line, so a newcomer cannot overtake it.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
 
 /** What startCniServer needs: the daemon's controller (the caller closes it) and its resolver sync. */
 export interface CniServerOptions {
   controller: Controller;
   /** Default: cni.sock in the controller's state directory. */
   socketPath?: string;
-  /** Applies the store to the daemon's resolver (DaemonHandle.sync), for `"dns": true` configs. */
+  /** Applies the store to the daemon's resolver (DaemonHandle.sync), for configs that want the embedded resolver. */
   syncResolver?: () => Promise<void>;
 }
 
@@ -62,6 +89,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   const socketPath = opts.socketPath ?? path.join(opts.controller.stateDir, CNI_SOCKET);
   const handlers = tsnetHandlers({ controller: opts.controller, syncResolver: opts.syncResolver });
   const running = new Set<Promise<void>>();
+  const inTurn = limiter(MAX_RUNNING);
   /** Connections whose request is not complete yet: close() drops them, as nothing of theirs has run. */
   const reading = new Set<net.Socket>();
 
@@ -101,7 +129,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       c.setTimeout(0);
       c.write(ACK);
       debug(`${req.env.CNI_COMMAND ?? '?'} ${req.env.CNI_CONTAINERID ?? ''} ${req.env.CNI_IFNAME ?? ''}`);
-      const done: Promise<void> = serve(req).then((reply) => {
+      const done: Promise<void> = inTurn(() => serve(req)).then((reply) => {
         // The shim may be gone (killed by its runtime): the command has run all the same, as a killed plugin's would not have.
         if (!c.destroyed) c.end(encodeReply(reply));
       }).finally(() => running.delete(done));

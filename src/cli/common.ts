@@ -37,7 +37,7 @@ function globals(cmd: Command): { stateDir?: string; firewallBackend?: 'iptables
  * the daemon's before the command reports success (and the daemon is started when none runs).
  */
 export async function withController<T>(cmd: Command, fn: (c: Controller) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
-  const { Controller, daemonNotifier, defaultStateDir, remoteController } = core();
+  const { Controller, daemonConfigCopy, daemonNotifier, defaultStateDir, remoteController } = core();
   const g = globals(cmd);
   if (g.firewallBackend && g.firewallBackend !== 'iptables' && g.firewallBackend !== 'nftables') throw invalid(`--firewall-backend ${g.firewallBackend}: must be iptables or nftables`);
   const stateDir = g.stateDir ?? defaultStateDir();
@@ -49,7 +49,9 @@ export async function withController<T>(cmd: Command, fn: (c: Controller) => Pro
     if (!opts.readOnly) await resident.reconcile();
     return fn(resident);
   }
-  const c = await Controller.open({ stateDir, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
+  // With a daemon running, the config it runs with (daemon.json may hold edits it has not taken yet).
+  const config = daemonConfigCopy(stateDir);
+  const c = await Controller.open({ stateDir, config, readOnly: opts.readOnly, firewallBackend: g.firewallBackend, notifier, remote: remoteController(stateDir) });
   try {
     return await fn(c);
   } finally {

@@ -30,15 +30,36 @@ export function cliContext(): CliContext | undefined {
 /** Per descriptor: 'sync' (fs.writeSync), 'stream' (after EAGAIN: process.stdout/stderr, in order), 'closed' (after EPIPE). */
 const modes: Record<1 | 2, 'sync' | 'stream' | 'closed'> = { 1: 'sync', 2: 'sync' };
 
+/** Errors of a stream whose reader went away. */
+const CLOSED = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * The process's stream for fd, once it takes over from fs.writeSync: a reader that goes away later
+ * ends the output quietly there too, and any other error is thrown as before.
+ */
+function stream(fd: 1 | 2): NodeJS.WriteStream {
+  const s = fd === 1 ? process.stdout : process.stderr;
+  if (modes[fd] !== 'stream') {
+    modes[fd] = 'stream';
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (!CLOSED.has(e.code ?? '')) throw e;
+      modes[fd] = 'closed';
+    });
+  }
+  return s;
+}
+
 /**
  * Writes to the process's own stdout or stderr without creating process.stdout (which loads the tty
- * and net modules, ~6 ms of a read-only command); a closed reader (`tsnet ls | head -1`) ends the
- * output quietly, and a non-blocking descriptor falls back to the stream for the rest of the run.
+ * and net modules, ~6 ms of a read-only command). This is the CLI's one closed-pipe mechanism: a
+ * closed reader (`tsnet ls | head -1`, `| true`) ends the output quietly and the command still
+ * finishes its work with its own status; a non-blocking descriptor (EAGAIN) falls back to the stream
+ * for the rest of the run, with the same rule.
  */
 function writeFd(fd: 1 | 2, s: string): void {
   if (modes[fd] === 'closed') return;
   if (modes[fd] === 'stream') {
-    (fd === 1 ? process.stdout : process.stderr).write(s);
+    stream(fd).write(s);
     return;
   }
   let buf = Buffer.from(s);
@@ -48,10 +69,8 @@ function writeFd(fd: 1 | 2, s: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') modes[fd] = 'closed';
-      else if (code === 'EAGAIN') {
-        modes[fd] = 'stream';
-        (fd === 1 ? process.stdout : process.stderr).write(buf);
-      } else throw e;
+      else if (code === 'EAGAIN') stream(fd).write(buf);
+      else throw e;
       return;
     }
   }

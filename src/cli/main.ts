@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The tsnet command for administrators, shaped like `docker network`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerConnectCommands } from './commands/connect';
 import { registerDaemonCommand } from './commands/daemon';
@@ -8,7 +10,14 @@ import { registerPortCommand } from './commands/port';
 import { registerSandboxCommands } from './commands/sandbox';
 import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
+import { registerCompletionCommands } from './help/completion';
+import { attachExamples } from './help/examples';
 import { err, out } from './io';
+
+/** The version in tsnet's package.json (build/src/cli → the package root). */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Builds the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
@@ -18,6 +27,7 @@ export function buildProgram(): Command {
     .description('container networking: networks, sandboxes and the links between them')
     .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
     .option('--firewall-backend <name>', 'iptables or nftables (default: daemon config, then what fits the host)')
+    .version(`tsnet version ${packageVersion()}`, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   registerNetworkCommands(program);
@@ -29,10 +39,16 @@ export function buildProgram(): Command {
   registerPortCommand(program);
   registerDaemonCommand(program);
   registerSystemCommands(program);
+  registerCompletionCommands(program);
+  attachExamples(program);
   return program;
 }
 
-/** Runs one command line (the arguments after `tsnet`); resolves with its exit status. */
+/**
+ * Runs one command line (the arguments after `tsnet`); resolves with its exit status. Output goes
+ * through io.ts (out/err): the process's own descriptors, where a closed reader (`tsnet ls | head -1`)
+ * ends the output quietly, or the thin client's buffers when the daemon runs the command.
+ */
 export async function runCli(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
@@ -43,6 +59,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+// Run only as the program: the man page generator and tests load buildProgram alone.
 if (require.main === module) {
   // exec and run set the status of the command they ran.
   void runCli(process.argv.slice(2)).then((code) => { if (code !== 0) process.exitCode = code; });

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { type Controller, log } from '../index';
+import { type Controller, daemonConfigCopy, log } from '../index';
 import { withCliContext } from './io';
 import { runCli } from './main';
 import { ACK_CHANGE, ACK_READ_ONLY, BEHAVIOUR_ENV, CLI_SOCKET, type CliRequest, type DaemonIdentity, decodeCliRequest, encodeCliReply, routeCommand } from './wire';
@@ -17,14 +17,20 @@ const debug = log('tsnet:cli:server');
 /** A client that does not send its whole request within this is dropped (the shim sends it at once). */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** The daemon as clients are compared with it. */
-function identity(stateDir: string): DaemonIdentity {
+/** The daemon as clients are compared with it (the parts that do not change while it runs). */
+function identity(stateDir: string): Omit<DaemonIdentity, 'config'> {
   return {
     stateDir,
     env: Object.fromEntries(BEHAVIOUR_ENV.map((k) => [k, process.env[k]])),
     netns: String(fs.statSync('/proc/self/ns/net').ino),
     mntns: String(fs.statSync('/proc/self/ns/mnt').ino),
   };
+}
+
+/** The config the daemon runs with and the copy a direct command would take, now (a SIGHUP may change both). */
+function configNow(controller: Controller): DaemonIdentity['config'] {
+  const copy = daemonConfigCopy(controller.stateDir);
+  return { running: JSON.stringify(controller.config), copy: copy && JSON.stringify(copy) };
 }
 
 /** Runs one command into buffers, with the daemon's controller. */
@@ -67,7 +73,7 @@ export async function startCliServer(opts: { controller: Controller; socketPath?
       if (!req) return;
       reading.delete(c);
       c.off('data', onData);
-      const route = routeCommand(req, self);
+      const route = routeCommand(req, { ...self, config: configNow(opts.controller) });
       // Declined: closed without an ack, so the client runs the command itself.
       if (route === 'decline') {
         c.end();

@@ -71,8 +71,12 @@ export function decodeCliRequest(buf: Buffer): CliRequest | undefined {
   return { env, cwd: fields[1].toString('utf8'), argv: list(fields[2]) };
 }
 
-/** Variables that change what a command does: a client whose values differ from the daemon's runs the command itself. */
-export const BEHAVIOUR_ENV = ['TSNET_CONFIG', 'TSNET_FIREWALL_BACKEND', 'TSNET_FIREWALL_LOCK', 'TSNET_HOST_RESOLV_CONF', 'TSNET_NETNS_DIR', 'TSNET_DEBUG', 'DEBUG'];
+/**
+ * Variables that change what a command does: a client whose values differ from the daemon's runs the
+ * command itself. TSNET_CONFIG is not one: with a daemon running, a command takes the daemon's config
+ * copy whichever file it names (src/daemon/config-copy.ts); DaemonIdentity.config judges that copy.
+ */
+export const BEHAVIOUR_ENV = ['TSNET_FIREWALL_BACKEND', 'TSNET_FIREWALL_LOCK', 'TSNET_HOST_RESOLV_CONF', 'TSNET_NETNS_DIR', 'TSNET_DEBUG', 'DEBUG'];
 /** Pseudo-variables the shim adds: the inode numbers of its network and mount namespaces. */
 export const NS_ENV = { net: 'TSNET_CLIENT_NETNS', mnt: 'TSNET_CLIENT_MNTNS' } as const;
 
@@ -82,6 +86,12 @@ export interface DaemonIdentity {
   env: Record<string, string | undefined>;
   netns: string;
   mntns: string;
+  /**
+   * The daemon config as the daemon runs with it and as a command run directly would take it (the
+   * daemon's published copy; undefined when there is none, the daemon starting or stopping), as
+   * JSON: the daemon runs a command only when the two are the same (a SIGHUP reload in between is not).
+   */
+  config: { running: string; copy: string | undefined };
 }
 
 /** Commands that only read (and help): the client may run them again if the daemon dies meanwhile. */
@@ -90,11 +100,14 @@ const READ_ONLY = new Set(['ls', 'list', 'inspect', 'port', 'help']);
 /**
  * How the daemon takes a request: 'decline' (the client runs it itself: other state directory,
  * config, namespaces or debug settings; a command that runs a process in the caller's terminal),
- * 'read-only', or 'change'.
+ * 'read-only', or 'change'. The config a command would load directly is the daemon's copy (the state
+ * directory being the daemon's, checked here): without one, or with one the daemon does not run
+ * with, the client runs the command itself.
  */
 export function routeCommand(req: CliRequest, daemon: DaemonIdentity): 'decline' | 'read-only' | 'change' {
   if (req.env[NS_ENV.net] !== daemon.netns || req.env[NS_ENV.mnt] !== daemon.mntns) return 'decline';
   for (const k of BEHAVIOUR_ENV) if ((req.env[k] ?? '') !== (daemon.env[k] ?? '')) return 'decline';
+  if (daemon.config.copy === undefined || daemon.config.copy !== daemon.config.running) return 'decline';
   let stateDir = req.env.TSNET_STATE_DIR || '/var/lib/tsnet';
   const words: string[] = [];
   let help = false;

@@ -1,6 +1,6 @@
 /** The Controller: the one core every face (CLI, CNI plugin, Docker plugin, an embedding engine) drives. */
 import * as path from 'node:path';
-import { type DaemonConfig, defaultStateDir, loadDaemonConfig } from '../config';
+import { type DaemonConfig, defaultStateDir, loadDaemonConfig, type TsnetKey } from '../config';
 import { createDrivers } from '../drivers/registry';
 import { type BackendName, createFirewall } from '../firewall/firewall';
 import { createIpam } from '../ipam/allocator';
@@ -16,6 +16,8 @@ import { guardUnderlay } from './underlay';
 import { peerSource } from './peer-source';
 import { reapAfterReboot, reapLostSandboxes } from './reboot';
 import { republishEndpoints } from './republish';
+import { firewallPolicy, reloadConfig } from './reload';
+import { reshapeDefaultBridge } from './reshape';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
 import { compareNames } from '../names';
 import { connect, type ConnectOptions, disconnect, reapStaleEndpoints } from './endpoint';
@@ -78,7 +80,7 @@ const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
 export class Controller {
-  private constructor(private readonly core: Core, private readonly remote?: RemoteCalls) {}
+  private constructor(private readonly core: Core, private readonly remote?: RemoteCalls, private readonly firewallBackend?: BackendName) {}
 
   /** Whether ref names a network of this host's store (else, with a daemon to go through, it may be global). */
   private async isLocal(ref: string): Promise<boolean> {
@@ -115,14 +117,15 @@ export class Controller {
       await local.close();
       throw err;
     }
-    const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'] });
+    const firewall = createFirewall({ backend: opts.firewallBackend ?? config['firewall-backend'], policy: firewallPolicy(config) });
     const settings = global ? clusterSettings(config) : undefined;
     const core: Core = {
-      local, global, ipam: createIpam(), drivers: createDrivers({ host, config, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
+      // The pools are read on every request: a daemon reloads them on SIGHUP.
+      local, global, ipam: createIpam({ localPools: () => core.config['default-address-pools'] }), drivers: createDrivers({ host, get config() { return core.config; }, cluster: settings }), host, config, stateDir, firewall, notifier: opts.notifier ?? NO_NOTIFIER,
       cluster: global && settings ? { settings, lease: () => attachHostLease(global, stateDir) } : undefined,
     };
     if (remote) core.remoteGlobals = () => remoteGlobalNetworks(remote);
-    const ctl = new Controller(core, remote);
+    const ctl = new Controller(core, remote, opts.firewallBackend);
     try {
       await ensurePredefined(core);
       // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
@@ -146,6 +149,24 @@ export class Controller {
   /** The state directory in use. */
   get stateDir(): string {
     return this.core.stateDir;
+  }
+
+  /** The daemon config in use (what a daemon reloaded included). */
+  get config(): DaemonConfig {
+    return this.core.config;
+  }
+
+  /**
+   * Takes a new daemon config as a running daemon does on SIGHUP (see reload.ts): dns*,
+   * default-address-pools and the firewall keys apply from now on, the others at a restart.
+   */
+  reloadConfig(next: DaemonConfig, opts: { firewall?: boolean } = {}): Promise<{ reloaded: TsnetKey[]; needRestart: TsnetKey[] }> {
+    return reloadConfig(this.core, next, { backend: this.firewallBackend, ...opts });
+  }
+
+  /** Re-shapes the default bridge to the config if it changed and no sandbox is on it (a daemon does at start); the line to log, if any. */
+  reshapeDefaultBridge(): Promise<string | undefined> {
+    return reshapeDefaultBridge(this.core);
   }
 
   /** Creates a network (`tsnet create`). */
@@ -224,6 +245,7 @@ export class Controller {
 
   /** Creates a sandbox and joins its first network (`tsnet sandbox create`, `tsnet run`). */
   async createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+    if (opts.network === undefined && this.core.config.bridge === 'none') throw new InvalidArgumentError('no default network: the daemon config sets "bridge": "none"; pass --network <name>, or remove "bridge" from daemon.json');
     const first = opts.network === undefined ? 'bridge' : opts.network;
     if (first !== null && !first.startsWith('container:') && (await this.viaDaemon(first))) return this.remote!.call('createSandbox', [opts]);
     const sb = await createSandbox(this.core, opts);

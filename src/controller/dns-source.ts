@@ -1,6 +1,7 @@
 /** The model as the embedded resolver reads it (dns/sync's DnsSource), over every store of the controller. */
 import * as fs from 'node:fs';
 import { hostUpstreams } from '../dns';
+import { DNS_DOMAIN_LABEL } from '../dns/constants';
 import type { DnsEndpoint, DnsSource } from '../dns/sync';
 import type { Endpoint, Sandbox } from '../model';
 import { type Core, listNetworks, networkEndpoints, networkStore, stores } from './core';
@@ -28,7 +29,7 @@ export function dnsSource(core: Core): DnsSource {
         netns: sb.mode === 'own' || sb.mode === 'none' ? sb.key : undefined,
         upstreams: sb.dns.servers,
       }));
-      return { networks: networks.map((n) => ({ id: n.id, name: n.name, internal: n.internal })), endpoints, sandboxes };
+      return { networks: networks.map((n) => ({ id: n.id, name: n.name, internal: n.internal, domain: n.labels?.[DNS_DOMAIN_LABEL] })), endpoints, sandboxes };
     },
     watch(onChange) {
       return followPrefixes(stores(core), WATCHED, onChange);

@@ -2,11 +2,12 @@
 import * as fs from 'node:fs';
 import type { SandboxHandle } from '../drivers/driver';
 import { gatewayOf } from '../drivers/routes';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors';
 import { macToBuffer, splitCidr } from '../kernel/addr';
 import { NetlinkHandle } from '../kernel/netlink';
 import { log } from '../log';
 import { chooseHostPorts, hostIpsOverlap, parsePublish, publishAll, validateHostIp } from '../firewall/ports';
+import { NO_FIREWALL_PUBLISH } from '../firewall/firewall';
 import type { Endpoint, Network, NetworkSpec, PortBinding, PortRequest, Sandbox, TransitionOwner } from '../model';
 import { randomHex, validateIfname } from '../names';
 import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
@@ -231,6 +232,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
   // An internal network has no way out, so its sandboxes join no egress network (Docker's --internal overlay).
   const egress = net.internal ? undefined : net.info.egress;
   const requests = egress ? [] : await portRequests(net, sb, opts, net.info.hostBindingIpv4 ?? core.config.ip ?? '');
+  if (requests.length && core.firewall.backend === 'none') throw new UnsupportedError(NO_FIREWALL_PUBLISH);
   const id = randomHex(64);
   const store = networkStore(core, net);
   const owner = await ownedBy(core, store);

@@ -40,6 +40,7 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
     Containers: containers,
     Options: net.options,
     Labels: net.labels,
+    ...(net.info.firewall && core.firewall.backend === 'none' ? { Firewall: 'none: the daemon config sets "iptables": false, so tsnet programs no NAT, isolation or port rules' } : {}),
     ...(net.scope === 'global' ? { Peers: [...peers].sort().map(([Name, IP]) => ({ Name, IP })) } : {}),
   };
 }

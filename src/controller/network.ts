@@ -210,14 +210,17 @@ async function forgetNetwork(core: Core, net: Network): Promise<void> {
 }
 
 /** Deletes a network; refused while endpoints are attached (naming them) and for the predefined ones. */
-export async function deleteNetwork(core: Core, ref: string): Promise<Network> {
+export async function deleteNetwork(core: Core, ref: string, opts: { reshaping?: boolean } = {}): Promise<Network> {
   const found = await findNetwork(core, ref);
-  if (isPredefined(found)) throw new ConflictError(`network ${found.name}: ${found.name} is a pre-defined network and cannot be removed`);
+  // Only the daemon re-shaping the default bridge to a changed config removes a predefined network.
+  if (isPredefined(found) && !opts.reshaping) throw new ConflictError(`network ${found.name}: ${found.name} is a pre-defined network and cannot be removed`);
   // The check and the mark are one transaction: a connect racing this delete either lands first
   // (and the delete is refused) or sees the mark (and is refused).
   const net = await networkStore(core, found).txn(async (t) => {
     const current = await lookupNetwork(core, t, found.id);
     if (!current) throw new NotFoundError(`network ${ref} not found`);
+    // Another process is removing it (or still making it): one remover tears down, not two.
+    if (current.transition) throw new ConflictError(`network ${current.name} is being ${current.transition === 'deleting' ? 'removed' : 'created'}`);
     await checkConfigUnused(t, current);
     const eps = await networkEndpoints(t, current.id);
     if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
@@ -259,12 +262,29 @@ export async function pruneNetworks(core: Core, select: (net: Network) => boolea
   return removed;
 }
 
+/** Store key of the spec the default bridge was made from, so a restarted daemon can tell it was re-configured. */
+export const BRIDGE_SHAPE_KEY = 'daemon/bridge-shape';
+
+/**
+ * The IPv4 address of the bridge daemon.json's "bridge": <name> adopts (dockerd's selectBIP), or
+ * undefined when it has none; InvalidArgument naming the key when there is no such bridge.
+ */
+export async function adoptedBridgeAddress(core: Core): Promise<string | undefined> {
+  const name = core.config.bridge;
+  if (!name || name === 'none') return undefined;
+  const link = await core.host.getLink(name);
+  if (!link) throw new InvalidArgumentError(`daemon config: "bridge": ${name} names no device on this host; create the bridge first, or remove the key to use tsnet's own`);
+  return (await core.host.listAddrs(link.index)).find((a) => a.family === 4)?.cidr;
+}
+
 /** Creates the drivers' predefined networks (bridge, host, none) when missing (the first start), racing other processes safely. */
 export async function ensurePredefined(core: Core): Promise<void> {
-  for (const { spec, defaultPool } of predefinedNetworks(core.config)) {
+  const needBridge = core.config.bridge !== 'none' && !(await core.local.get(keys.networkName('bridge')));
+  for (const { spec, defaultPool } of predefinedNetworks(core.config, needBridge ? await adoptedBridgeAddress(core) : undefined)) {
     if (await core.local.get(keys.networkName(spec.name))) continue;
     try {
       await createNetwork(core, spec, { defaultPool, predefined: true });
+      if (spec.name === 'bridge') await core.local.txn(async (t) => t.put(BRIDGE_SHAPE_KEY, JSON.stringify(spec)));
     } catch (err) {
       // Another process created it first: that is the goal reached.
       if (!(err instanceof ConflictError && (await core.local.get(keys.networkName(spec.name))))) throw err;

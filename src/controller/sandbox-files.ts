@@ -3,16 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DaemonConfig } from '../config';
 import { type DnsOverrides, renderHostname, renderHosts, renderResolvConf, writeSandboxFile } from '../dns';
+import { DNS_ENABLED_LABEL } from '../dns/constants';
 import type { Network, Sandbox } from '../model';
 import { keys } from '../store/store';
 import { type Core, networkById, sandboxDir, sandboxEndpoints, withInfo } from './core';
 
 const HOST_RESOLV_CONF = process.env.TSNET_HOST_RESOLV_CONF ?? '/etc/resolv.conf';
 
-/** Whether the embedded resolver serves this network: user-defined, DNS-capable drivers only (not the default bridge). */
+/** Whether the embedded resolver serves this network: user-defined, DNS-capable drivers only (not the default bridge), unless labelled off. */
 export function servesDns(core: Pick<Core, 'drivers'>, net: Network): boolean {
   const driver = core.drivers.get(net.driver);
-  return !!driver?.capabilities.dns && withInfo(core, net).info.dns;
+  return !!driver?.capabilities.dns && withInfo(core, net).info.dns && net.labels?.[DNS_ENABLED_LABEL] !== 'false';
 }
 
 /** The sandbox's --dns, --dns-search and --dns-opt, each falling back to the daemon config's default. */

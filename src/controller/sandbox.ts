@@ -176,6 +176,10 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
       createNetns(sb.key);
       undo.push('create namespace', () => deleteNetns(sb.key));
       await loopbackUp(sb.key);
+    } else if (mode === 'own' && sb.external) {
+      // A runtime's namespace may come with loopback down (ctr, or a CNI chain without the loopback
+      // plugin); the embedded resolver listens on 127.0.0.11 there. Left up: it is no state of ours.
+      await loopbackUp(sb.key);
     }
     undo.push('sandbox files', () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }));
     const joins = [...(network ? [{ ...o, network }] : []), ...(o.extraNetworks ?? [])];

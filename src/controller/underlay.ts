@@ -10,7 +10,10 @@ const debug = log('tsnet:controller:underlay');
 
 /** Applies the guard now and after every membership change; close(leave) removes it when the host leaves. */
 export function guardUnderlay(core: Core, source: PeerSource): { close(leave: boolean): Promise<void> } {
-  const guard = new UnderlayGuard(core.firewall.backend);
+  const backend = core.firewall.backend;
+  // "iptables": false: tsnet programs no rule, the guard included.
+  if (backend === 'none') return { close: async () => undefined };
+  const guard = new UnderlayGuard(backend);
   const port = core.config['data-path-port'] ?? DEFAULT_DATA_PATH_PORT;
   let last = '';
   let running: Promise<void> = Promise.resolve();

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { InternalError } from '../errors';
 import { spawnDetached } from '../kernel/exec';
+import { flock, LOCK_EX, LOCK_NB } from '../kernel/libc';
 import { daemonPaths } from './paths';
 
 const CLI_MAIN = path.join(__dirname, '..', 'cli', 'main.js');
@@ -31,14 +32,26 @@ function request(socket: string, line: string, timeoutMs = 15000): Promise<strin
   });
 }
 
-/** Starts `tsnet daemon` for stateDir in the background: the resolver only, the Docker plugin is for a daemon run on purpose. */
+/**
+ * Starts `tsnet daemon` for stateDir in the background (the resolver only: the Docker plugin is for
+ * a daemon run on purpose), unless one is starting or runs: as the CNI shim does, the starter takes
+ * the flock on daemon.start and hands its descriptor to the daemon, which keeps it for its life, so
+ * one-shots racing here (parallel CNI ADDs on their node path) start one daemon, not one each.
+ */
 function startDaemon(stateDir: string): void {
   const { log } = daemonPaths(stateDir);
-  const fd = fs.openSync(log, 'a');
+  const lock = fs.openSync(path.join(stateDir, 'daemon.start'), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    spawnDetached(process.execPath, [CLI_MAIN, '--state-dir', stateDir, 'daemon', '--no-docker-plugin'], fd, { ...process.env, TSNET_STATE_DIR: stateDir });
+    if (flock(lock, LOCK_EX | LOCK_NB) !== 0) return;
+    const fd = fs.openSync(log, 'a');
+    try {
+      spawnDetached(process.execPath, [CLI_MAIN, '--state-dir', stateDir, 'daemon', '--no-docker-plugin'], fd, { ...process.env, TSNET_STATE_DIR: stateDir }, [lock]);
+    } finally {
+      fs.closeSync(fd);
+    }
   } finally {
-    fs.closeSync(fd);
+    // The daemon's copy keeps the lock; a failed spawn leaves none.
+    fs.closeSync(lock);
   }
 }
 

@@ -14,6 +14,7 @@ import { dieWithParent } from '../kernel/libc';
 import { log } from '../log';
 import { daemonPaths } from './paths';
 import { syncResolver } from './client';
+import { publishDaemonConfig, withdrawDaemonConfig } from './config-copy';
 import { claimPidFile } from './pidfile';
 import { serveControllerRpc } from './rpc';
 import type { DaemonRole } from './supervisor';
@@ -32,6 +33,8 @@ export interface ResidentService {
 export interface DaemonHandle {
   /** The daemon's controller, for faces it hosts (the Docker plugin). */
   readonly controller: Controller;
+  /** Takes a changed config (SIGHUP): logs what was applied and what needs a restart. */
+  reload(next: DaemonConfig): Promise<void>;
   /** Applies the store to the resolver now, as the control socket's "sync" does (for faces the daemon hosts). */
   sync(): Promise<void>;
   /** Stops serving and removes the pid file and socket. */
@@ -87,6 +90,31 @@ export interface DaemonOptions {
   config?: DaemonConfig;
   services?: ResidentService[];
   onServiceError?(msg: string): void;
+  /** Where the daemon's one-line reports go (a re-shaped default bridge, a reload); default: debug log. */
+  onLog?(line: string): void;
+}
+
+/** The one line a reload logs: what was applied, what waits for a restart; undefined when nothing changed. */
+export function reloadLine(r: { reloaded: string[]; needRestart: string[] }): string | undefined {
+  const parts = [
+    ...(r.reloaded.length ? [`reloaded ${r.reloaded.join(', ')}`] : []),
+    ...(r.needRestart.length ? [`${r.needRestart.join(', ')} changed but need${r.needRestart.length === 1 ? 's' : ''} a daemon restart; still running with the old value`] : []),
+  ];
+  return parts.length ? `daemon config: ${parts.join('; ')}` : undefined;
+}
+
+/** Re-shapes the default bridge to the config and publishes the config for one-shot commands (a daemon's start). */
+async function takeConfig(controller: Controller, say: (line: string) => void): Promise<void> {
+  const line = await controller.reshapeDefaultBridge();
+  if (line) say(line);
+  publishDaemonConfig(controller.stateDir, controller.config);
+}
+
+/** A reload: the controller takes next, the copy for commands follows, one line says what happened. */
+async function reloadWith(controller: Controller, next: DaemonConfig, say: (line: string) => void): Promise<void> {
+  const line = reloadLine(await controller.reloadConfig(next));
+  publishDaemonConfig(controller.stateDir, controller.config);
+  say(line ?? 'daemon config: reloaded, nothing changed');
 }
 
 /**
@@ -99,17 +127,22 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
   const controller = await Controller.open({ stateDir: opts.stateDir, config: opts.config, notifier: { networksChanged: () => syncNow() } });
   const paths = daemonPaths(controller.stateDir);
   claimPidFile(paths.pid);
+  withdrawDaemonConfig(controller.stateDir);
   const resolver = await serveResolver(controller);
   syncNow = resolver.sync;
   debug(`serving ${controller.stateDir} (pid ${process.pid})`);
   const cluster = await controller.startClusterServices();
   const firewall = controller.watchFirewall();
+  const say = opts.onLog ?? debug;
+  await takeConfig(controller, say);
   const rpc = await serveControllerRpc(controller);
   const services = await startServices({ controller, sync: resolver.sync }, opts.services ?? [], opts.onServiceError ?? debug);
   return {
     controller,
     sync: resolver.sync,
+    reload: (next) => reloadWith(controller, next, say),
     async close() {
+      withdrawDaemonConfig(controller.stateDir);
       firewall.close();
       await rpc.close();
       await services.close();
@@ -125,7 +158,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<DaemonHandle>
  * Runs one role of a supervised daemon (the supervisor holds the pid file): `resolver` serves DNS
  * and the control socket; `services` runs the services, asking the resolver process to sync.
  */
-export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { supervisor?: number } = {}): Promise<{ close(): Promise<void> }> {
+export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { supervisor?: number } = {}): Promise<{ reload(next: DaemonConfig): Promise<void>; close(): Promise<void> }> {
   // A supervisor killed with SIGKILL takes its children with it: no orphan keeps serving a stale view.
   dieWithParent();
   if (opts.supervisor !== undefined && process.ppid !== opts.supervisor) throw new ConflictError(`daemon ${role}: its supervisor (pid ${opts.supervisor}) is gone`);
@@ -136,12 +169,18 @@ export async function runDaemonRole(role: DaemonRole, opts: DaemonOptions & { su
   const controller: Controller = await Controller.open({ stateDir, config: opts.config, readOnly: role === 'resolver', notifier });
   if (role === 'resolver') {
     const resolver = await serveResolver(controller);
-    return { close: async () => { await resolver.close(); await controller.close(); } };
+    // The resolver takes the new config silently: the services process reports for the daemon.
+    return { reload: async (next) => void (await controller.reloadConfig(next, { firewall: false })), close: async () => { await resolver.close(); await controller.close(); } };
   }
+  const say = opts.onLog ?? debug;
+  await takeConfig(controller, say);
   const sync = () => syncResolver(controller.stateDir);
   const cluster = await controller.startClusterServices();
   const firewall = controller.watchFirewall();
   const rpc = await serveControllerRpc(controller);
   const services = await startServices({ controller, sync }, opts.services ?? [], opts.onServiceError ?? debug);
-  return { close: async () => { firewall.close(); await services.close(); await rpc.close(); await cluster.close(); await controller.close(); } };
+  return {
+    reload: (next) => reloadWith(controller, next, say),
+    close: async () => { withdrawDaemonConfig(controller.stateDir); firewall.close(); await services.close(); await rpc.close(); await cluster.close(); await controller.close(); },
+  };
 }

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { type SupervisedChild, spawnSupervised } from '../kernel/exec';
 import { log } from '../log';
+import { withdrawDaemonConfig } from './config-copy';
 import { claimPidFile } from './pidfile';
 import { daemonPaths } from './paths';
 
@@ -20,6 +21,8 @@ export type DaemonRole = 'resolver' | 'services';
 export interface Supervisor {
   /** Current pid of each child. */
   pids(): Record<DaemonRole, number | undefined>;
+  /** Sends a signal to both children (SIGHUP: take the config file again). */
+  signal(sig: NodeJS.Signals): void;
   /** Stops both children (services first, so nothing syncs a resolver that is gone) and releases the pid file. */
   close(): Promise<void>;
 }
@@ -28,6 +31,8 @@ export interface Supervisor {
 export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRole): string[]; env?: NodeJS.ProcessEnv; outputFd?: number }): Supervisor {
   const paths = daemonPaths(o.stateDir);
   claimPidFile(paths.pid);
+  // A copy a killed daemon left must not pass for this one's before the services child publishes its own.
+  withdrawDaemonConfig(o.stateDir);
   // The children write where the supervisor does (a terminal, the journal, the log of a daemon started on demand).
   const logFd = o.outputFd ?? fs.openSync(paths.log, 'a');
   const children = {} as Record<DaemonRole, SupervisedChild>;
@@ -40,6 +45,12 @@ export function superviseDaemon(o: { stateDir: string; childArgv(role: DaemonRol
   }
   return {
     pids: () => ({ resolver: children.resolver.pid(), services: children.services.pid() }),
+    signal(sig) {
+      for (const child of Object.values(children)) {
+        const pid = child.pid();
+        if (pid) process.kill(pid, sig);
+      }
+    },
     async close() {
       await children.services.stop();
       await children.resolver.stop();

@@ -45,3 +45,8 @@ export const QTYPE = { A: 1, PTR: 12, AAAA: 28, OPT: 41, ANY: 255 } as const;
 export const QCLASS = { IN: 1, ANY: 255 } as const;
 /** Response codes (RFC 1035 §4.1.1). */
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+
+/** Network label: "false" keeps the embedded resolver off the network (podman's dns_enabled=false). */
+export const DNS_ENABLED_LABEL = 'dev.tsnet.dns';
+/** Network label: a domain its members also answer under ("srv.dns.podman", aardvark's search domain). */
+export const DNS_DOMAIN_LABEL = 'dev.tsnet.dns.domain';

@@ -26,6 +26,8 @@ export interface DnsNetworkInfo {
   name?: string;
   /** Internal networks give no outside access, so their members' queries are never forwarded. */
   internal?: boolean;
+  /** A domain members also answer under: "srv.dns.podman" as "srv" (aardvark's search domain). */
+  domain?: string;
   /** Per-network upstream servers (aardvark's network_dns_servers), before the host's. */
   upstreams?: string[];
 }
@@ -156,6 +158,7 @@ export class DnsRecords implements DnsBackend {
   /** Sets what is known about a network (name, internal flag, upstreams); replaces earlier info. */
   setNetwork(networkId: string, info: DnsNetworkInfo): void {
     if (info.name !== undefined) validName('network name', info.name);
+    if (info.domain !== undefined) validName('network domain', info.domain);
     this.networks.set(networkId, { ...info, upstreams: info.upstreams && [...info.upstreams] });
     this.changed();
   }
@@ -254,13 +257,13 @@ export class DnsRecords implements DnsBackend {
     return out;
   }
 
-  /** Docker's "name.network" form: the name looked up on the one shared network of that name. */
+  /** Docker's "name.network" form (the name on the one shared network of that name), or "name.domain" on a network with that domain. */
   private matchingQualified(name: string, nets: Set<string>): Rec[] {
     for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
       const suffix = name.slice(dot + 1);
       for (const netId of nets) {
-        const netName = this.networks.get(netId)?.name;
-        if (netName && normalizeName(netName) === suffix) {
+        const info = this.networks.get(netId);
+        if ((info?.name && normalizeName(info.name) === suffix) || (info?.domain && normalizeName(info.domain) === suffix)) {
           const found = this.matching(name.slice(0, dot), nets, netId);
           if (found.length) return found;
         }

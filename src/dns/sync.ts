@@ -11,6 +11,8 @@ export interface DnsNetwork {
   id: string;
   name: string;
   internal: boolean;
+  /** A domain the network's members also answer under (podman's dns.podman). */
+  domain?: string;
 }
 
 /** One name holder on a served network: the records' own entry. */
@@ -71,7 +73,7 @@ export class ResolverSync {
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
     this.records.clear();
     const wanted = new Map<string, string>();
-    for (const net of networks) this.records.setNetwork(net.id, { name: net.name, internal: net.internal });
+    for (const net of networks) this.records.setNetwork(net.id, { name: net.name, internal: net.internal, domain: net.domain });
     for (const ep of endpoints) {
       this.records.add(ep.networkId, ep);
       const netns = byId.get(ep.sandboxId)?.netns;

@@ -36,7 +36,12 @@ export function getDriver(drivers: Map<string, NetworkDriver>, name: string): Ne
   return d;
 }
 
-/** The networks that always exist (Docker's bridge, host and none), as their drivers define them from the daemon config. */
-export function predefinedNetworks(cfg: DaemonConfig): { spec: NetworkSpec; defaultPool?: string }[] {
-  return [defaultBridgeSpec(cfg), { spec: stacklessSpec('host') }, { spec: stacklessSpec('null') }];
+/**
+ * The networks that always exist (Docker's bridge, host and none), as their drivers define them from
+ * the daemon config; no bridge with "bridge": "none". adoptedAddress: the IPv4 address of the bridge
+ * "bridge": <name> adopts.
+ */
+export function predefinedNetworks(cfg: DaemonConfig, adoptedAddress?: string): { spec: NetworkSpec; defaultPool?: string }[] {
+  const bridge = defaultBridgeSpec(cfg, adoptedAddress);
+  return [...(bridge ? [bridge] : []), { spec: stacklessSpec('host') }, { spec: stacklessSpec('null') }];
 }

@@ -18,6 +18,7 @@ import {
 } from './constants';
 import { IptablesBackend } from './iptables';
 import { withFileLock } from '../kernel/lock';
+import { type Firewalld, SystemFirewalld } from './firewalld';
 import { NftablesBackend } from './nftables';
 import { hostIpsOverlap, hostPortInUse } from './ports';
 import {
@@ -34,8 +35,8 @@ export type BackendName = 'iptables' | 'nftables';
 
 /** What the controller asks of the firewall (moby's firewaller with netavark's statelessness). */
 export interface Firewall {
-  /** The backend programming the kernel. */
-  readonly backend: BackendName;
+  /** The backend programming the kernel; none when the daemon config sets "iptables": false. */
+  readonly backend: BackendName | 'none';
   /**
    * Idempotent: creates tsnet's base chains/table on first use (TSNET-USER once, jumped to first,
    * never edited), the network's NAT, isolation and icc rules, then turns on forwarding.
@@ -58,14 +59,21 @@ export interface Firewall {
 /** The side effects besides the backend, injectable for tests. */
 export interface FirewallDeps {
   setSysctl(key: string, value: string): void;
+  /** Program IPv6 rules (daemon.json "ip6tables"); false leaves IPv6 traffic unfiltered and un-NATed, as dockerd. */
+  ipv6?: boolean;
+  /** Turn on the kernel's forwarding (daemon.json "ip-forward"); false leaves it as the operator set it. */
+  ipForward?: boolean;
   hostPortInUse(protocol: Protocol, hostIp: string, port: number): Promise<boolean>;
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** firewalld, whose zones must hold tsnet's bridges while it runs (absent: not consulted). */
+  firewalld?: Firewalld;
 }
 
 const KERNEL_DEPS: FirewallDeps = {
   setSysctl: (key, value) => void setSysctl(key, value),
   hostPortInUse,
   withLock: (fn) => withFileLock(FIREWALL_LOCK, fn),
+  firewalld: new SystemFirewalld(),
 };
 
 const noNetwork = (ep: FirewallEndpoint) => new NotFoundError(`publish ports of endpoint ${ep.id}: no tsnet network is set up on bridge ${ep.bridge}`);
@@ -82,8 +90,19 @@ export class KernelFirewall implements Firewall {
     return this.impl.name;
   }
 
+  /** The network as this firewall programs it: without its IPv6 subnets when "ip6tables" is false. */
+  private scoped(net: FirewallNetwork): FirewallNetwork {
+    return this.deps.ipv6 === false ? { ...net, subnets: net.subnets.filter((s) => !s.includes(':')) } : net;
+  }
+
+  /** The endpoint's port rules this firewall programs: IPv4 only when "ip6tables" is false. */
+  private portRulesOf(ep: FirewallEndpoint): PortRule[] {
+    return portRules(this.deps.ipv6 === false ? { ...ep, ipv6: undefined } : ep);
+  }
+
   /** See Firewall.setupNetwork. */
   async setupNetwork(net: FirewallNetwork): Promise<void> {
+    net = this.scoped(net);
     const rules = networkRules(net);
     await this.deps.withLock(async () => {
       const state = await this.impl.list();
@@ -91,6 +110,7 @@ export class KernelFirewall implements Firewall {
     });
     // Forwarding goes on only once isolation is in place, so a failed setup opens nothing.
     this.enableForwarding(net, rules);
+    await this.deps.firewalld?.bind(net.bridge);
     debug(`network ${net.name} (${net.bridge}) set up with ${this.backend}`);
   }
 
@@ -98,23 +118,27 @@ export class KernelFirewall implements Firewall {
   async missing(nets: FirewallNetwork[]): Promise<FirewallNetwork[]> {
     if (!nets.length) return [];
     const state = await this.impl.list();
-    return nets.filter((n) => !state.base || !state.bridges.includes(n.bridge));
+    // While firewalld runs, a bridge it no longer holds (its reload drops runtime bindings) is missing too.
+    const bound = await this.deps.firewalld?.zoneInterfaces();
+    return nets.filter((n) => !state.base || !state.bridges.includes(n.bridge) || (bound && !bound.has(n.bridge)));
   }
 
   /** See Firewall.teardownNetwork. */
   async teardownNetwork(net: FirewallNetwork): Promise<void> {
-    const rules = networkRules(net);
+    const rules = networkRules(this.scoped(net));
     await this.deps.withLock(async () => {
       const state = await this.impl.list();
       const last = state.bridges.every((b) => b === net.bridge);
       await this.impl.remove(networkOwner(net.id), { base: last, networks: [rules], ports: [] }, state);
       debug(`network ${net.name} (${net.bridge}) torn down${last ? ', last one: base removed' : ''}`);
     });
+    // A binding left behind names a bridge that is gone: harmless, so a firewalld error does not fail the removal.
+    await this.deps.firewalld?.unbind(net.bridge).catch((err: Error) => debug(`unbinding ${net.bridge} from firewalld: ${err.message}`));
   }
 
   /** See Firewall.publishPorts. */
   async publishPorts(ep: FirewallEndpoint): Promise<void> {
-    const ports = portRules(ep);
+    const ports = this.portRulesOf(ep);
     if (!ports.length) return;
     await this.deps.withLock(async () => {
       if (await this.publishFast(ep, ports)) return;
@@ -127,7 +151,7 @@ export class KernelFirewall implements Firewall {
 
   /** See Firewall.unpublishPorts. */
   async unpublishPorts(ep: FirewallEndpoint): Promise<void> {
-    const ports = portRules(ep);
+    const ports = this.portRulesOf(ep);
     if (!ports.length) return;
     await this.deps.withLock(async () => {
       const fast = this.impl.fastPorts;
@@ -188,8 +212,10 @@ export class KernelFirewall implements Firewall {
 
   private enableForwarding(net: FirewallNetwork, rules: NetworkRules): void {
     const set = this.deps.setSysctl;
-    set(SYSCTL_IP_FORWARD, '1');
-    if (rules.subnets[6].length) set(SYSCTL_IP6_FORWARD, '1');
+    if (this.deps.ipForward !== false) {
+      set(SYSCTL_IP_FORWARD, '1');
+      if (rules.subnets[6].length) set(SYSCTL_IP6_FORWARD, '1');
+    }
     // localhost → container: packets from 127.0.0.1 must be routable out of the bridge.
     if (!net.internal && rules.subnets[4].length) set(SYSCTL_ROUTE_LOCALNET(net.bridge), '1');
     if (net.icc) return;
@@ -226,10 +252,53 @@ export function createBackend(name: BackendName): FirewallBackend {
   throw new InvalidArgumentError(`firewall backend "${name as string}": must be iptables or nftables`);
 }
 
-/** The firewall for this host: opts.backend, else $TSNET_FIREWALL_BACKEND, else defaultBackend(). */
-export function createFirewall(opts: { backend?: BackendName } = {}): Firewall {
+/**
+ * The firewall when the daemon config sets "iptables": false: tsnet programs no rule at all (no NAT,
+ * no isolation, no forwarding switch), as dockerd then does. Publishing a port is refused: dockerd
+ * would fall back on its userland proxy, tsnet has none.
+ */
+/** Why -p is refused, naming the key that decides it. */
+export const NO_FIREWALL_PUBLISH = 'publishing ports needs the firewall, and the daemon config sets "iptables": false (tsnet has no userland proxy to fall back on); set "iptables": true or drop -p';
+
+export class DisabledFirewall implements Firewall {
+  readonly backend = 'none' as const;
+
+  async setupNetwork(_net: FirewallNetwork): Promise<void> {
+    // Nothing: the operator's own rules decide what passes.
+  }
+
+  async teardownNetwork(_net: FirewallNetwork): Promise<void> {
+    // Nothing was programmed.
+  }
+
+  async publishPorts(ep: FirewallEndpoint): Promise<void> {
+    if (ep.ports.length) throw new UnsupportedError(NO_FIREWALL_PUBLISH);
+  }
+
+  async unpublishPorts(_ep: FirewallEndpoint): Promise<void> {
+    // No port was ever published.
+  }
+
+  async missing(_nets: FirewallNetwork[]): Promise<FirewallNetwork[]> {
+    return [];
+  }
+}
+
+/** The daemon config's firewall keys (iptables, ip6tables, ip-forward), each true unless set false. */
+export interface FirewallPolicy {
+  enabled?: boolean;
+  ipv6?: boolean;
+  ipForward?: boolean;
+}
+
+/**
+ * The firewall for this host: opts.backend, else $TSNET_FIREWALL_BACKEND, else defaultBackend(); none
+ * at all when the policy disables it ("iptables": false).
+ */
+export function createFirewall(opts: { backend?: BackendName; policy?: FirewallPolicy } = {}): Firewall {
+  if (opts.policy?.enabled === false) return new DisabledFirewall();
   const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined);
-  return new KernelFirewall(name ? createBackend(name) : detectedBackend());
+  return new KernelFirewall(name ? createBackend(name) : detectedBackend(), { ...KERNEL_DEPS, ipv6: opts.policy?.ipv6, ipForward: opts.policy?.ipForward });
 }
 
 /** The default backend, detected (a PATH search) on first use: read-only commands never touch the firewall. */

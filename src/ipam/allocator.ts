@@ -10,7 +10,7 @@ import { ipToBigInt } from '../kernel/addr';
 import type { IpamPool } from '../model';
 import type { Lease, StoreTxn } from '../store/store';
 import type { AddressRequest, Ipam, PoolRecord, PoolRequest } from './ipam';
-import { findOverlap, globalV4Candidates, noDefaultPoolMessage, overlapMessage, relevantRoutes, v4Candidates, v6Candidates, type TakenSubnet } from './pools';
+import { findOverlap, globalV4Candidates, type LocalPool, noDefaultPoolMessage, overlapMessage, relevantRoutes, v4Candidates, v6Candidates, type TakenSubnet } from './pools';
 import {
   MAX_PREFIX, canonicalIp, edgeOf, familyName, inSubnet, ipOf, nextInRange, parseIp, parseSubnet, rangeSize,
   subnetWithin, toSubnet, usableRange, type Subnet,
@@ -126,13 +126,13 @@ function checkAux(subnet: Subnet, aux: Record<string, string>, gateway?: string)
 }
 
 /** The user subnet when it is free, else the first free default pool of the family. */
-function chooseSubnet(v: ValidPool, owner: string, taken: TakenSubnet[], routes: Subnet[]): Subnet {
+function chooseSubnet(v: ValidPool, owner: string, taken: TakenSubnet[], routes: Subnet[], pools?: readonly LocalPool[]): Subnet {
   if (v.subnet) {
     const o = findOverlap(v.subnet, taken, routes);
     if (o) throw new ConflictError(overlapMessage(v.subnet, o));
     return v.subnet;
   }
-  const candidates = v.family === 4 ? (v.global ? globalV4Candidates() : v4Candidates(v.defaultPool)) : v6Candidates(owner, v.defaultPool);
+  const candidates = v.family === 4 ? (v.global ? globalV4Candidates() : v4Candidates(v.defaultPool, pools)) : v6Candidates(owner, v.defaultPool, v.global ? undefined : pools);
   for (const c of candidates) {
     const s = toSubnet(c);
     if (!findOverlap(s, taken, routes)) return s;
@@ -231,13 +231,13 @@ function bareIp(ip: string): string {
 }
 
 /** Creates the store-backed IPAM; it holds no state of its own, so one instance serves every caller. */
-export function createIpam(): Ipam {
+export function createIpam(opts: { localPools?: () => readonly LocalPool[] | undefined } = {}): Ipam {
   return {
     async requestPool(t, req, hostRoutes) {
       const v = validatePoolRequest(req);
       const routes = relevantRoutes(hostRoutes);
       const taken = (await this.pools(t)).map((p) => ({ subnet: p.pool.subnet, ownerName: p.ownerName }));
-      const subnet = chooseSubnet(v, req.owner, taken, routes);
+      const subnet = chooseSubnet(v, req.owner, taken, routes, opts.localPools?.());
       const rec: PoolRecord = { pool: buildPool(v, req.owner, subnet, req.noGateway), owner: req.owner, ownerName: req.ownerName };
       await persistPool(t, rec);
       return rec.pool;

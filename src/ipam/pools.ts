@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors';
-import { bufferToIp, overlaps } from '../kernel/addr';
+import { bigIntToIp, bufferToIp, overlaps } from '../kernel/addr';
 import { familyName, toSubnet, type Subnet } from './range';
 
 /** Docker's local default pools, in order: 172.17–172.31 as whole /16s, then 192.168.0.0/16 in /20s. */
@@ -24,10 +24,32 @@ export const ULA_PREFIX = 64;
 /** How many hash-derived ULA /64s to try before giving up; a collision is already ~2^-56. */
 export const ULA_ATTEMPTS = 64;
 
-/** The IPv4 candidates in the order to try them: defaultPool first (once), then Docker's list. */
-export function v4Candidates(defaultPool?: Subnet): string[] {
-  const rest = DEFAULT_LOCAL_POOLS.filter((p) => p !== defaultPool?.cidr);
-  return defaultPool?.family === 4 ? [defaultPool.cidr, ...rest] : [...rest];
+/** A base subnet cut into subnets of size bits (daemon.json's default-address-pools entry). */
+export interface LocalPool {
+  base: string;
+  size: number;
+}
+
+/** The subnets of the pools of one family, in order: each base cut into `size` subnets, as ipamutils does. */
+export function* configuredCandidates(pools: readonly LocalPool[], fam: 4 | 6): Generator<string> {
+  for (const p of pools) {
+    const base = toSubnet(p.base);
+    if (base.family !== fam) continue;
+    const bits = fam === 4 ? 32 : 128;
+    const step = 1n << BigInt(bits - p.size);
+    const count = 1n << BigInt(p.size - base.prefix);
+    for (let i = 0n; i < count; i++) yield `${bigIntToIp(base.base + i * step, fam)}/${p.size}`;
+  }
+}
+
+/**
+ * The IPv4 candidates in the order to try them: defaultPool first (once), then the configured pools
+ * (daemon.json's default-address-pools) or, without any, Docker's list.
+ */
+export function* v4Candidates(defaultPool?: Subnet, pools?: readonly LocalPool[]): Generator<string> {
+  if (defaultPool?.family === 4) yield defaultPool.cidr;
+  const configured = pools?.some((p) => toSubnet(p.base).family === 4);
+  for (const c of configured ? configuredCandidates(pools!, 4) : DEFAULT_LOCAL_POOLS) if (c !== defaultPool?.cidr) yield c;
 }
 
 /**
@@ -42,10 +64,14 @@ export function ulaCandidate(owner: string, attempt: number): string {
   return `${bufferToIp(bytes)}/${ULA_PREFIX}`;
 }
 
-/** The IPv6 candidates: defaultPool first when it is v6, then the owner's ULA sequence. */
-export function v6Candidates(owner: string, defaultPool?: Subnet): string[] {
-  const ula = Array.from({ length: ULA_ATTEMPTS }, (_, i) => ulaCandidate(owner, i));
-  return defaultPool?.family === 6 ? [defaultPool.cidr, ...ula] : ula;
+/** The IPv6 candidates: defaultPool first when it is v6, then the configured IPv6 pools, else the owner's ULA sequence. */
+export function* v6Candidates(owner: string, defaultPool?: Subnet, pools?: readonly LocalPool[]): Generator<string> {
+  if (defaultPool?.family === 6) yield defaultPool.cidr;
+  if (pools?.some((p) => toSubnet(p.base).family === 6)) {
+    yield* configuredCandidates(pools, 6);
+    return;
+  }
+  for (let i = 0; i < ULA_ATTEMPTS; i++) yield ulaCandidate(owner, i);
 }
 
 /** An existing pool as the overlap check sees it. */

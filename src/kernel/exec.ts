@@ -44,9 +44,9 @@ function feed(stdin: Writable, input: string): Promise<Error | undefined> {
   });
 }
 
-/** Starts a long-running process detached from this one (its own session, output to logFile); returns its pid. */
-export function spawnDetached(file: string, args: readonly string[], logFd: number, env?: NodeJS.ProcessEnv): number {
-  const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+/** Starts a long-running process detached from this one (its own session, output to logFile; inherit: descriptors it gets as fd 3, 4, …); returns its pid. */
+export function spawnDetached(file: string, args: readonly string[], logFd: number, env?: NodeJS.ProcessEnv, inherit: number[] = []): number {
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd, ...inherit], env });
   child.unref();
   return child.pid ?? -1;
 }

@@ -195,14 +195,14 @@ export async function createHost(cluster: ClusterOptions, underlay: string, i: n
       const log = fs.openSync(path.join(stateDir, 'daemon-test.log'), 'a');
       daemon = spawn(cmd, args, { stdio: ['ignore', log, log], env });
       fs.closeSync(log);
-      // Ready once its control socket answers.
-      const deadline = Date.now() + 15000;
+      // Ready once its control socket answers (30 s: a start can take long on a loaded machine, as seed 3 of the chaos suite once did).
+      const deadline = Date.now() + 30000;
       while (Date.now() < deadline) {
         if (fs.existsSync(path.join(stateDir, 'daemon.sock'))) return;
         if (daemon.exitCode !== null) throw new Error(`host ${name}: daemon exited ${daemon.exitCode}: ${fs.readFileSync(path.join(stateDir, 'daemon-test.log'), 'utf8').slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`host ${name}: daemon did not start within 15 s`);
+      throw new Error(`host ${name}: daemon did not start within 30 s: ${fs.readFileSync(path.join(stateDir, 'daemon-test.log'), 'utf8').slice(-2000)}`);
     },
     async stopDaemon() {
       const d = daemon;

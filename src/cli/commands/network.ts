@@ -1,10 +1,12 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
 import type { Controller, IpamConfig, Network, NetworkSpec } from '../../index';
-import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
-import { out } from '../io';
+import { collect, inspectEach, keyValues, printJson, withController } from '../common';
 import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
-import { renderFormat } from '../format';
+import { NETWORK_LIST, networkRow, type NetworkView } from '../format/contexts';
+import { inspectPrinter, listPrinter } from '../format/hooks';
+import { NETWORK_RESOURCE } from '../format/types';
+import { out } from '../io';
 import { core, invalid } from '../lazy';
 
 interface CreateFlags {
@@ -57,34 +59,37 @@ function addCreate(parent: Command, name: string): void {
     });
 }
 
+/** The fields of `docker network ls` a network row shows. */
+function lsView(n: Network): NetworkView {
+  return { Id: n.id, Name: n.name, Driver: n.driver, Scope: n.scope, EnableIPv6: n.ipv6, Internal: n.internal, Labels: n.labels, Created: n.created };
+}
+
 function addLs(parent: Command, name: string): void {
   parent.command(name).alias('list').description('list networks')
     .option('-q, --quiet', 'only network ids')
     .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label, dangling', collect, [])
-    .option('--format <format>', 'table (default) or json')
+    .option('--format <format>', 'table (default), json, or a Go template: \'table {{.ID}}\\t{{.Name}}\' (fields ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt)')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
+      // Both checked before anything is read: a bad filter or template exits 2 at once.
       const keep = listFilter(f.filter);
+      const print = f.quiet ? undefined : listPrinter(f.format ?? 'table', NETWORK_LIST);
       const nets = await withController(cmd, async (c) => {
         const listed: ListedNetwork[] = [];
         for (const net of await c.listNetworks()) listed.push({ net, inUse: needsUse(f.filter) && (await c.networkEndpoints(net.id)).length > 0 });
         return listed.filter(keep).map((l) => l.net);
       }, { readOnly: true });
-      const id = (n: Network) => (f.trunc ? n.id.slice(0, 12) : n.id);
-      if (f.quiet) for (const n of nets) out(id(n) + '\n');
-      else if (f.format === 'json') for (const n of nets) out(JSON.stringify({ ID: id(n), Name: n.name, Driver: n.driver, Scope: n.scope, IPv6: String(n.ipv6), Internal: String(n.internal), Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','), CreatedAt: n.created }) + '\n');
-      else if (f.format && f.format !== 'table') throw invalid(`invalid --format "${f.format}": table or json`);
-      else printTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n), n.name, n.driver, n.scope]));
+      if (print) print(nets.map((n) => networkRow(lsView(n), f.trunc)));
+      else for (const n of nets) out((f.trunc ? n.id.slice(0, 12) : n.id) + '\n');
     });
 }
 
 function addInspect(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).description('show networks as JSON, shaped like docker network inspect')
-    .option('-f, --format <format>', 'json (one line per network) or a template: {{.Name}}, {{json .IPAM.Config}}')
+    .option('-f, --format <template>', 'print each network through a Go template, as docker network inspect --format')
     .action(async (refs: string[], f: { format?: string }, cmd: Command) => {
-      const views = await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true });
-      if (f.format === undefined) printJson(views);
-      else out(views.map((v) => renderFormat(f.format!, v) + '\n').join(''));
+      const print = f.format === undefined ? printJson : inspectPrinter(f.format, NETWORK_RESOURCE);
+      print(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectNetwork(r)), { readOnly: true }));
     });
 }
 

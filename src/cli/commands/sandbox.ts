@@ -2,6 +2,9 @@
 import { type Command, Option } from 'commander';
 import type { SandboxOptions } from '../../index';
 import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
+import { SANDBOX_LIST, sandboxRow, type SandboxView } from '../format/contexts';
+import { inspectPrinter, listPrinter } from '../format/hooks';
+import { SANDBOX_JSON } from '../format/types';
 import { out } from '../io';
 import { networkAttachments } from '../network-flag';
 
@@ -56,20 +59,33 @@ export function registerSandboxCommands(program: Command): void {
     });
   sandbox.command('ls').alias('list').description('list sandboxes')
     .option('-q, --quiet', 'only ids')
-    .action(async (f: { quiet?: boolean }, cmd: Command) => {
+    .option('--format <format>', 'json, table or a Go template with docker ps\'s names: \'table {{.ID}}\\t{{.Names}}\' (fields ID, Names, Networks, Ports, CreatedAt, RunningFor, Labels)')
+    .option('--no-trunc', 'full ids')
+    .action(async (f: { quiet?: boolean; format?: string; trunc: boolean }, cmd: Command) => {
+      if (f.format !== undefined && !f.quiet) {
+        const print = listPrinter(f.format, SANDBOX_LIST);
+        const views = await withController(cmd, async (c) => inspectEach((await c.listSandboxes()).map((s) => s.id), (r) => c.inspectSandbox(r)), { readOnly: true });
+        const now = Date.now();
+        print(views.map((v) => sandboxRow(v as unknown as SandboxView, f.trunc, now)));
+        return;
+      }
       const rows = await withController(cmd, async (c) => {
         const out: string[][] = [];
         for (const s of await c.listSandboxes()) {
           const eps = await c.sandboxEndpoints(s.id);
-          out.push([s.id.slice(0, 12), s.name, s.mode === 'own' ? 'private' : s.mode, eps.map((e) => e.ipv4?.split('/')[0]).filter(Boolean).join(',')]);
+          out.push([f.trunc ? s.id.slice(0, 12) : s.id, s.name, s.mode === 'own' ? 'private' : s.mode, eps.map((e) => e.ipv4?.split('/')[0]).filter(Boolean).join(',')]);
         }
         return out;
       }, { readOnly: true });
       if (f.quiet) for (const r of rows) out(r[0] + '\n');
       else printTable(['SANDBOX ID', 'NAME', 'STACK', 'IPV4'], rows);
     });
-  sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => printJson(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectSandbox(r)), { readOnly: true })));
+  sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON, shaped like docker inspect')
+    .option('-f, --format <template>', 'print each sandbox through a Go template, as docker inspect --format (e.g. {{.HostConfig.NetworkMode}})')
+    .action(async (refs: string[], f: { format?: string }, cmd: Command) => {
+      const print = f.format === undefined ? printJson : inspectPrinter(f.format, SANDBOX_JSON);
+      print(await withController(cmd, (c) => inspectEach(refs, (r) => c.inspectSandbox(r)), { readOnly: true }));
+    });
   sandbox.command('rm <sandbox...>').alias('remove').description('remove sandboxes and their endpoints')
     .action(async (refs: string[], _f: unknown, cmd: Command) => {
       await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); out(r + '\n'); } });

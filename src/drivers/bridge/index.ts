@@ -7,7 +7,7 @@ import { Undo } from '../../undo';
 import type { DriverCapabilities, DriverContext, DriverData, EndpointInterface, JoinInfo, JoinOptions, NetworkDriver, NetworkInfo, SandboxHandle } from '../driver';
 import { addRoutes, gatewayOf } from '../routes';
 import { attachVeth, hostVethName } from '../veth';
-import { type BridgeConfig, normalizeBridgeOptions, ownBridgeName, parseBridgeOptions } from './options';
+import { type BridgeConfig, DEFAULT_GATEWAY_AUX, normalizeBridgeOptions, ownBridgeName, parseBridgeOptions } from './options';
 
 const debug = log('tsnet:drivers:bridge');
 
@@ -24,6 +24,12 @@ interface BridgeData extends DriverData {
   addedAddresses: string;
   /** An adopted bridge was down when adopted: it is set down again when the network goes. */
   adoptedDown: boolean;
+}
+
+/** The default-gateway(-v6) the daemon config gave the default bridge, from its pool's aux addresses. */
+function defaultGatewayOf(net: Network, fam: 4 | 6): string | undefined {
+  if (!net.info.predefined) return undefined;
+  return net.ipam.find((p) => splitCidr(p.subnet).family === fam)?.auxAddresses?.[DEFAULT_GATEWAY_AUX[fam]];
 }
 
 /** The typed facts of a bridge network. */
@@ -143,9 +149,9 @@ export class BridgeDriver implements NetworkDriver {
     const link = await s.mustGetLink(ep.ifname);
     for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) await s.addAddr(link.index, cidr);
     await s.setUp(link.index);
-    // The daemon's default-gateway applies to the default bridge only, as Docker's.
-    const gateway = (net.info.predefined ? this.ctx.config['default-gateway'] : undefined) ?? gatewayOf(net, 4);
-    const gateway6 = gatewayOf(net, 6);
+    // The daemon's default-gateway(-v6), recorded as aux addresses of the default bridge only, as Docker's.
+    const gateway = defaultGatewayOf(net, 4) ?? gatewayOf(net, 4);
+    const gateway6 = defaultGatewayOf(net, 6) ?? gatewayOf(net, 6);
     await addRoutes(s, link.index, ep, { gateway, gateway6, internal: net.internal, ...opts });
     return { ifname: ep.ifname, gateway, gateway6 };
   }

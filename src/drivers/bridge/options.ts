@@ -1,7 +1,7 @@
 /** Bridge driver options: Docker's com.docker.network.* keys, the short forms tsnet accepts, parsing and validation. */
 import type { DaemonConfig } from '../../config';
 import { InvalidArgumentError, UnsupportedError } from '../../errors';
-import { canonicalSubnet, family, splitCidr } from '../../kernel/addr';
+import { bigIntToIp, canonicalSubnet, family, networkOf, splitCidr } from '../../kernel/addr';
 import type { IpamConfig, NetworkSpec } from '../../model';
 import { validateIfname } from '../../names';
 import { DEFAULT_NETWORK_OPTION, GENERIC_OPTIONS } from '../generic-options';
@@ -103,16 +103,50 @@ export function parseBridgeOptions(id: string, options: Record<string, string>, 
   };
 }
 
-/** The predefined network `bridge` from the daemon config (Docker's docker0: bip, mtu, ip). */
-export function defaultBridgeSpec(cfg: DaemonConfig): { spec: NetworkSpec; defaultPool?: string } {
+/** Docker's names of the aux addresses that hold the default bridge's default-gateway(-v6) (libnetwork bridge). */
+export const DEFAULT_GATEWAY_AUX = { 4: 'DefaultGatewayIPv4', 6: 'DefaultGatewayIPv6' } as const;
+
+/** The first address of a subnet given as a CIDR, as a bridge address: 192.168.1.128/25 → 192.168.1.129. */
+function firstHost(subnet: string): string {
+  const n = networkOf(subnet);
+  return bigIntToIp(n.base + 1n, n.family);
+}
+
+/**
+ * The predefined network `bridge` from the daemon config, as dockerd's initBridgeDriver and
+ * getDefaultBridgeIPAMConf make docker0: bip gives the bridge's address and the subnet, fixed-cidr
+ * the range sandboxes get addresses from (the subnet itself without bip), default-gateway an aux
+ * address the sandboxes route through; the IPv6 keys count only with "ipv6": true. With "bridge":
+ * <name> the operator's bridge is adopted and its IPv4 address (adoptedAddress, as dockerd's
+ * selectBIP finds it) stands for bip. Undefined with "bridge": "none".
+ */
+export function defaultBridgeSpec(cfg: DaemonConfig, adoptedAddress?: string): { spec: NetworkSpec; defaultPool?: string } | undefined {
+  if (cfg.bridge === 'none') return undefined;
+  const firewall = cfg.iptables !== false;
   const options: Record<string, string> = {
-    [DEFAULT_NETWORK_OPTION]: 'true', [BridgeOption.defaultBridge]: 'true', [BridgeOption.name]: DEFAULT_BRIDGE_DEVICE,
-    [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'true',
+    [DEFAULT_NETWORK_OPTION]: 'true', [BridgeOption.defaultBridge]: 'true', [BridgeOption.name]: cfg.bridge ?? DEFAULT_BRIDGE_DEVICE,
+    // Without a firewall there is nothing to masquerade with, as dockerd turns ip-masq off with iptables=false.
+    [BridgeOption.masquerade]: String(firewall && cfg['ip-masq'] !== false), [BridgeOption.icc]: String(cfg.icc !== false),
   };
   if (cfg.mtu) options[BridgeOption.mtu] = String(cfg.mtu);
   if (cfg.ip) options[BridgeOption.hostBindingIpv4] = cfg.ip;
-  const ipam: IpamConfig[] = cfg.bip ? [{ subnet: canonicalSubnet(cfg.bip), gateway: splitCidr(cfg.bip).ip }] : [];
-  return { spec: { name: 'bridge', driver: 'bridge', options, ipam }, defaultPool: cfg.bip ? undefined : '172.17.0.0/16' };
+  const bip = cfg.bip ?? adoptedAddress;
+  const fixed = cfg['fixed-cidr'];
+  const v4: IpamConfig = {};
+  if (bip) Object.assign(v4, { subnet: canonicalSubnet(bip), gateway: splitCidr(bip).ip });
+  else if (fixed) Object.assign(v4, { subnet: canonicalSubnet(fixed), gateway: firstHost(fixed) });
+  if (fixed && canonicalSubnet(fixed) !== v4.subnet) v4.ipRange = canonicalSubnet(fixed);
+  if (cfg['default-gateway'] && v4.subnet) v4.auxAddresses = { [DEFAULT_GATEWAY_AUX[4]]: cfg['default-gateway'] };
+  const ipam: IpamConfig[] = v4.subnet ? [v4] : [];
+  const fixed6 = cfg['fixed-cidr-v6'];
+  if (cfg.ipv6 && fixed6) {
+    const v6: IpamConfig = { subnet: canonicalSubnet(fixed6) };
+    if (cfg['default-gateway-v6']) v6.auxAddresses = { [DEFAULT_GATEWAY_AUX[6]]: cfg['default-gateway-v6'] };
+    ipam.push(v6);
+  }
+  // Docker's docker0 takes 172.17.0.0/16 first, unless default-address-pools says otherwise.
+  const defaultPool = v4.subnet || cfg['default-address-pools']?.length ? undefined : '172.17.0.0/16';
+  return { spec: { name: 'bridge', driver: 'bridge', options, ipam, ipv6: !!cfg.ipv6 }, defaultPool };
 }
 
 /** The bridge options a CNI bridge-style config asks for (`bridge`, `mtu`, `ipMasq`), as the CNI face translates them. */
@@ -145,4 +179,11 @@ export function engineBridgeOptions(networkId: string): Record<string, string> {
 /** Options of a bridge that serves as another driver's way out (the overlay's gateway bridge): masquerade on, icc off. */
 export function gatewayBridgeOptions(bridgeName: string): Record<string, string> {
   return { [BridgeOption.name]: bridgeName, [BridgeOption.masquerade]: 'true', [BridgeOption.icc]: 'false' };
+}
+
+/** The bridge options of a podman network (netavark's): podman's device name, masquerade on, its mtu option when set. */
+export function podmanBridgeOptions(o: { device: string; mtu?: number }): Record<string, string> {
+  const options: Record<string, string> = { [BridgeOption.name]: o.device, [BridgeOption.masquerade]: 'true' };
+  if (o.mtu) options[BridgeOption.mtu] = String(o.mtu);
+  return options;
 }

@@ -5,7 +5,7 @@ import { type ChildKind, LowerDeviceDriver } from '../lower-device';
 
 /** macvlan modes (linux/if_link.h MACVLAN_MODE_*), Docker's `macvlan_mode` values. */
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
-type MacvlanMode = (typeof MACVLAN_MODES)[number];
+export type MacvlanMode = (typeof MACVLAN_MODES)[number];
 
 /** The `macvlan_mode` option, bridge by default as Docker. */
 function macvlanMode(options: Record<string, string>): MacvlanMode {
@@ -29,3 +29,8 @@ const MACVLAN: ChildKind = {
 
 /** A macvlan driver for one controller. */
 export const macvlanDriver = (ctx: DriverContext): NetworkDriver => new LowerDeviceDriver(ctx, MACVLAN);
+
+/** The macvlan options of a podman network (netavark's): its parent device and mode. */
+export function podmanMacvlanOptions(o: { parent?: string; mode: MacvlanMode }): Record<string, string> {
+  return o.parent ? { parent: o.parent, macvlan_mode: o.mode } : { macvlan_mode: o.mode };
+}

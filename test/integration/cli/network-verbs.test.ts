@@ -42,8 +42,9 @@ describe('CLI: network verbs', function () {
     assert.equal(ok('inspect', '-f', '{{.Name}} {{.Driver}} {{.EnableIPv6}}', netA, netB), `${netA} bridge false\n${netB} bridge false\n`);
     assert.equal(ok('network', 'inspect', '--format', '{{json .IPAM.Config}}', netB), '[{"Subnet":"172.25.4.0/24","Gateway":"172.25.4.1"}]\n');
     assert.equal(ok('inspect', '-f', '{{.Labels}}', netB), 'map[team:a]\n');
-    assert.equal(JSON.parse(ok('inspect', '--format', 'json', netB)).Name, netB);
-    fails(2, /template/, 'inspect', '-f', '{{range .Containers}}{{end}}', netB);
+    // Docker's `json`: every network in one compact JSON array.
+    assert.deepEqual((JSON.parse(ok('inspect', '--format', 'json', netA, netB)) as { Name: string }[]).map((n) => n.Name), [netA, netB]);
+    fails(2, /template/, 'inspect', '-f', '{{range .Containers}}', netB);
     fails(2, /can't evaluate field/, 'inspect', '-f', '{{.Name.Nope}}', netB);
   });
 

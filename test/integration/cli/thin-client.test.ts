@@ -68,7 +68,14 @@ describe('CLI: thin client and daemon', function () {
       daemonpath sandbox exec ts -- true; echo "exec declined: $?"
       daemonpath run --name r1 --rm -- true; echo "run declined: $?"
       daemonpath --state-dir "$TSNET_STATE_DIR/other" ls >/dev/null; echo "other state dir declined: $?"
-      TSNET_CONFIG=/nonexistent daemonpath ls >/dev/null; echo "other config declined: $?"
+      # A direct run would take the daemon's config copy whatever TSNET_CONFIG names: served.
+      TSNET_CONFIG=/nonexistent daemonpath ls >/dev/null; echo "other config file: $?"
+      # A copy the daemon does not run with (as between a SIGHUP's reload and its publish): declined.
+      cp "$TSNET_STATE_DIR/daemon-config.json" "$TSNET_STATE_DIR/copy.bak"
+      echo '{"mtu":1400}' >"$TSNET_STATE_DIR/daemon-config.json"
+      daemonpath ls >/dev/null; echo "other config copy declined: $?"
+      mv "$TSNET_STATE_DIR/copy.bak" "$TSNET_STATE_DIR/daemon-config.json"
+      daemonpath ls >/dev/null; echo "copy back: $?"
       daemonpath --firewall-backend iptables ls >/dev/null; echo "firewall backend declined: $?"
       TSNET_DEBUG=1 daemonpath ls >/dev/null; echo "debug declined: $?"
       unshare --net ${BUILT_CLI_SHIM} ls >/dev/null 2>&1; echo "other netns: $?"
@@ -79,7 +86,7 @@ describe('CLI: thin client and daemon', function () {
       direct ls 2>&1 | head -1 | cut -c1-10; echo "pipe direct: \${PIPESTATUS[0]}"
       tsnet sandbox rm ts >/dev/null; tsnet rm tn`, daemonOnly);
     assert.equal(r.out, ['1', '1', '172.26.1.2/24', `tsnet: error while removing network: network tn id ${r.out.match(/id ([0-9a-f]{64})/)?.[1]} has active endpoints (ts)`, 'rm in use: 4',
-      'exec declined: 1', 'run declined: 1', 'other state dir declined: 1', 'other config declined: 1', 'firewall backend declined: 1', 'debug declined: 1', 'other netns: 0', 'other netns declined: 1', 'exec direct: 0',
+      'exec declined: 1', 'run declined: 1', 'other state dir declined: 1', 'other config file: 0', 'other config copy declined: 1', 'copy back: 0', 'firewall backend declined: 1', 'debug declined: 1', 'other netns: 0', 'other netns declined: 1', 'exec direct: 0',
       'NETWORK ID', 'pipe: 0', 'NETWORK ID', 'pipe direct: 0', 'tn', ''].join('\n'), r.err);
   });
 

@@ -54,7 +54,8 @@ describe('tsnet-cni ADD/DEL (binary, real kernel)', function () {
       assert.equal(res.cniVersion, version);
       assert.equal(res.ips[0].version, version.startsWith('0.') ? '4' : undefined);
       assert.equal(typeof res.interfaces[2].mtu, version === '1.1.0' ? 'number' : 'undefined');
-      assert.deepEqual(res.dns, {});
+      // The embedded resolver is on by default on a network that serves names.
+      assert.deepEqual(res.dns, { nameservers: ['127.0.0.11'] });
       assert.equal((await cni('DEL', conf({ cniVersion: version }), { containerId: `v-${RUN}`, netns: ns })).code, 0);
     });
   }

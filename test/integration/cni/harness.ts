@@ -41,8 +41,10 @@ export class Scratch {
   async cleanup(): Promise<void> {
     const c = await Controller.open({ readOnly: true });
     try {
-      for (const sb of (await c.listSandboxes()).filter((s) => s.name.startsWith('cni-'))) await c.deleteSandbox(sb.id).catch(() => undefined);
       const records = containerRecords(c);
+      // Containers named by the runtime (K8S_POD_NAME) have sandboxes of any name: follow the records.
+      const recorded = new Set((await records.list()).flatMap(({ value }) => [value.sandboxId, value.sandboxName]));
+      for (const sb of (await c.listSandboxes()).filter((s) => s.name.startsWith('cni-') || recorded.has(s.id) || recorded.has(s.name))) await c.deleteSandbox(sb.id).catch(() => undefined);
       for (const { id } of await records.list()) await records.delete(id);
       for (const net of this.networks) await c.deleteNetwork(net).catch(() => undefined);
     } finally {

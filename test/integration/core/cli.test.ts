@@ -5,19 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, tsnet } from '../../helpers/cli';
+import { inFreshHost } from '../../helpers/fresh-host';
 
-const PRIVATE_HOST = path.join(__dirname, '..', '..', 'helpers', 'private-host.js');
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures');
-
-/** Runs a bash script in a fresh nested private host (its own namespaces and state dir), with `tsnet` defined. */
-function inFreshHost(script: string, env: Record<string, string> = {}): { status: number; out: string } {
-  const prelude = `set -e\ntsnet() { ${process.execPath} ${CLI} "$@"; }\n`;
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv.TSNET_PRIVATE_HOST;
-  delete childEnv.TSNET_STATE_DIR;
-  const r = spawnSync(process.execPath, [PRIVATE_HOST, 'bash', '-c', prelude + script], { encoding: 'utf8', env: childEnv, timeout: 60000 });
-  return { status: r.status ?? -1, out: r.stdout + r.stderr };
-}
 
 describe('tsnet CLI', function () {
   this.timeout(60000);

@@ -102,9 +102,14 @@ export class Engine {
 
   /** Runs the docker CLI against this engine; rejects with stderr on failure. */
   async docker(...args: string[]): Promise<string> {
+    return (await this.dockerRaw(...args)).trim();
+  }
+
+  /** Runs the docker CLI against this engine and returns stdout byte for byte; rejects with stderr on failure. */
+  async dockerRaw(...args: string[]): Promise<string> {
     try {
       const { stdout } = await run(dockerCli(), ['-H', `unix://${this.socket}`, ...args], { env: { ...process.env, DOCKER_CONFIG: path.join(this.dir, 'cli') }, timeout: 120_000 });
-      return stdout.trim();
+      return stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`docker ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { listFilter, pruneFilter, untilInstant } from '../../../src/cli/filters';
-import { renderFormat } from '../../../src/cli/format';
 import type { Network } from '../../../src/index';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
@@ -34,16 +33,5 @@ describe('cli filters', () => {
     assert.deepEqual(listed.filter(listFilter(['dangling=true'])).map((l) => l.net.name), ['b']);
     assert.deepEqual(listed.filter(listFilter(['dangling=false'])).map((l) => l.net.name), ['bridge', 'a']);
     assert.throws(() => listFilter(['dangling=yes']), /dangling=yes/);
-  });
-
-  it('renders inspect -f templates: fields, json, Go map and list formatting', () => {
-    const v = { Name: 'n', IPAM: { Config: [{ Subnet: '10.0.0.0/8' }] }, Labels: { b: '2', a: '1' }, Internal: false };
-    assert.equal(renderFormat('{{.Name}}/{{.Internal}}', v), 'n/false');
-    assert.equal(renderFormat('{{json .IPAM.Config}}', v), '[{"Subnet":"10.0.0.0/8"}]');
-    assert.equal(renderFormat('{{.Labels}} {{ .IPAM.Config }}', v), 'map[a:1 b:2] [map[Subnet:10.0.0.0/8]]');
-    assert.equal(renderFormat('{{.Nope}}', v), '<no value>');
-    assert.equal(renderFormat('json', v), JSON.stringify(v));
-    assert.throws(() => renderFormat('{{range .Labels}}x{{end}}', v), /only \{\{\.Field\}\}/);
-    assert.throws(() => renderFormat('{{.Name.X}}', v), /can't evaluate field X/);
   });
 });

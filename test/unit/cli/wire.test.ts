@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { type CliRequest, decodeCliRequest, type DaemonIdentity, encodeCliRequest, routeCommand } from '../../../src/cli/wire';
 
-const DAEMON: DaemonIdentity = { stateDir: '/var/lib/tsnet', env: { TSNET_CONFIG: undefined }, netns: '4026531840', mntns: '4026531841' };
+const CONFIG = JSON.stringify({ mtu: 1500 });
+const DAEMON: DaemonIdentity = { stateDir: '/var/lib/tsnet', env: { TSNET_DEBUG: undefined }, netns: '4026531840', mntns: '4026531841', config: { running: CONFIG, copy: CONFIG } };
 const req = (argv: string[], env: Record<string, string> = {}, cwd = '/root'): CliRequest => ({ argv, cwd, env: { TSNET_CLIENT_NETNS: '4026531840', TSNET_CLIENT_MNTNS: '4026531841', ...env } });
 
 describe('cli wire', () => {
@@ -22,9 +23,18 @@ describe('cli wire', () => {
       [req(['run', '--name', 'x', '--', 'true']), 'decline'], [req(['sandbox', 'exec', 's', '--', 'ls']), 'decline'], [req(['daemon']), 'decline'],
       [req(['--state-dir', '/var/lib/tsnet', 'ls']), 'read-only'], [req(['--state-dir=../lib/tsnet', 'ls'], {}, '/var/x'), 'read-only'],
       [req(['--state-dir', '/tmp/other', 'ls']), 'decline'], [req(['ls'], { TSNET_STATE_DIR: '/tmp/other' }), 'decline'], [req(['--state-dir']), 'decline'],
-      [req(['--firewall-backend', 'iptables', 'ls']), 'decline'], [req(['ls'], { TSNET_CONFIG: '/etc/other.json' }), 'decline'], [req(['ls'], { TSNET_DEBUG: '1' }), 'decline'],
+      [req(['--firewall-backend', 'iptables', 'ls']), 'decline'], [req(['ls'], { TSNET_CONFIG: '/etc/other.json' }), 'read-only'], [req(['ls'], { TSNET_DEBUG: '1' }), 'decline'],
       [req(['ls'], { TSNET_CLIENT_NETNS: '1' }), 'decline'], [{ argv: ['ls'], cwd: '/', env: {} }, 'decline'],
     ];
     for (const [r, want] of cases) assert.equal(routeCommand(r, DAEMON), want, `${r.argv.join(' ')} ${JSON.stringify(r.env)}`);
+  });
+
+  it('declines when the config a direct run would take is not the one the daemon runs with', () => {
+    // With a daemon running, a direct command takes its published copy whatever TSNET_CONFIG names.
+    assert.equal(routeCommand(req(['create', 'n'], { TSNET_CONFIG: '/etc/other.json' }), DAEMON), 'change');
+    // No copy (the daemon starting or stopping): the command would read the file, the daemon does not.
+    assert.equal(routeCommand(req(['ls']), { ...DAEMON, config: { running: CONFIG, copy: undefined } }), 'decline');
+    // A copy the daemon is not running with (a reload between the two).
+    assert.equal(routeCommand(req(['ls']), { ...DAEMON, config: { running: CONFIG, copy: JSON.stringify({ mtu: 9000 }) } }), 'decline');
   });
 });

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CniCode, CniError } from '../../../plugins/cni/codes';
-import { attachmentPlan, checkStaticAddresses, CNI_LABEL, networkPlan, parseNetConf, validAttachments } from '../../../plugins/cni/config';
+import { attachmentPlan, checkStaticAddresses, CNI_LABEL, networkPlan, parseNetConf, resultDns, validAttachments, wantsEmbeddedDns } from '../../../plugins/cni/config';
 import type { CniRequest } from '../../../plugins/cni/skel';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'cni');
@@ -42,10 +42,79 @@ describe('cni config', () => {
   });
 
   it('attaches to an existing network with "network", creating nothing', () => {
-    const plan = networkPlan(parseNetConf({ ...base, network: 'mynet', dns: true }));
+    const plan = networkPlan(parseNetConf({ ...base, network: 'mynet' }));
     assert.equal(plan.name, 'mynet');
     assert.equal(plan.create, undefined);
-    assert.deepEqual(plan.dns, { nameservers: ['127.0.0.11'] });
+  });
+
+  // Each row: config keys, whether the network serves names, the result's dns.
+  const dnsCases: [string, object, boolean, object][] = [
+    ['no DNS key at all: the resolver, on by default', {}, true, { nameservers: ['127.0.0.11'] }],
+    ['the spec\'s dns block: 127.0.0.11 with its search and options', { dns: { nameservers: ['192.0.2.53'], search: ['corp.test'], options: ['ndots:2'], domain: 'corp.test' } }, true, { nameservers: ['127.0.0.11'], domain: 'corp.test', search: ['corp.test'], options: ['ndots:2'] }],
+    ['embeddedDNS false: the spec block as it is', { embeddedDNS: false, dns: { nameservers: ['192.0.2.53'] } }, true, { nameservers: ['192.0.2.53'] }],
+    ['embeddedDNS false and no block: no DNS', { embeddedDNS: false }, true, {}],
+    ['a network that serves no names (the default bridge)', { dns: { nameservers: ['192.0.2.53'] } }, false, { nameservers: ['192.0.2.53'] }],
+    ['the old boolean true', { dns: true }, true, { nameservers: ['127.0.0.11'] }],
+    ['the old boolean false', { dns: false }, true, {}],
+  ];
+  for (const [what, over, served, want] of dnsCases) {
+    it(`answers the result's dns for ${what}`, () => {
+      const dns = resultDns(networkPlan(parseNetConf({ ...base, ...over })), served);
+      assert.deepEqual(JSON.parse(JSON.stringify(dns)), want);
+    });
+  }
+
+  it('wants the embedded resolver unless embeddedDNS (or the old dns) is false', () => {
+    assert.equal(wantsEmbeddedDns(parseNetConf(base)), true);
+    assert.equal(wantsEmbeddedDns(parseNetConf({ ...base, dns: { nameservers: ['192.0.2.53'] } })), true);
+    assert.equal(wantsEmbeddedDns(parseNetConf({ ...base, embeddedDNS: false })), false);
+    assert.equal(wantsEmbeddedDns(parseNetConf({ ...base, dns: false })), false);
+  });
+
+  it('makes the spec dns block the sandbox\'s upstreams and search, runtimeConfig.dns winning', () => {
+    const spec = { dns: { nameservers: ['192.0.2.53'], search: ['corp.test'], options: ['ndots:2'] } };
+    assert.deepEqual(attachmentPlan(parseNetConf({ ...base, ...spec }), req(), 'n1').dns, { servers: ['192.0.2.53'], search: ['corp.test'], options: ['ndots:2'] });
+    const both = parseNetConf({ ...base, ...spec, runtimeConfig: { dns: { servers: ['198.51.100.1'] } } });
+    assert.deepEqual(attachmentPlan(both, req(), 'n1').dns, { servers: ['198.51.100.1'], search: ['corp.test'], options: ['ndots:2'] });
+  });
+
+  // What reaches libcni as a plugin's NetConf: no tsnet key may be read by it as something else.
+  it('uses no key the spec reserves for tsnet\'s own settings', () => {
+    const reserved = ['cniVersion', 'cniVersions', 'name', 'type', 'disableCheck', 'disableGC', 'plugins', 'capabilities', 'ipMasq', 'ipam', 'dns', 'args', 'runtimeConfig', 'prevResult'];
+    for (const key of ['embeddedDNS', 'network', 'driver']) assert.ok(!reserved.includes(key), key);
+    assert.throws(() => parseNetConf({ ...base, embeddedDNS: 'no' }), code(CniCode.InvalidNetworkConfig, /\/embeddedDNS must be boolean/));
+  });
+
+  // Each row: CNI_ARGS, the container's name, the pod identity kept.
+  const nameCases: [string, [string, string][], string | undefined, object | undefined][] = [
+    ['podman: K8S_POD_NAME alone', [['IgnoreUnknown', '1'], ['K8S_POD_NAME', 'srv']], 'srv', { name: 'srv' }],
+    ['Kubernetes: NAME.NAMESPACE', [['K8S_POD_NAMESPACE', 'default'], ['K8S_POD_NAME', 'web-0'], ['K8S_POD_INFRA_CONTAINER_ID', 'abc'], ['K8S_POD_UID', 'u-1']], 'web-0.default', { name: 'web-0', namespace: 'default', uid: 'u-1', infraContainerId: 'abc' }],
+    ['a name too long for a sandbox: named after the id', [['K8S_POD_NAME', 'x'.repeat(60)], ['K8S_POD_NAMESPACE', 'kube-system']], undefined, { name: 'x'.repeat(60), namespace: 'kube-system' }],
+    ['no pod arguments', [], undefined, undefined],
+  ];
+  for (const [what, args, name, pod] of nameCases) {
+    it(`names the container from CNI_ARGS: ${what}`, () => {
+      const att = attachmentPlan(parseNetConf(base), req(args), 'n1');
+      assert.equal(att.runtimeName, name);
+      assert.deepEqual(att.pod, pod);
+    });
+  }
+
+  it('takes runtimeConfig.ipRanges in place of the ipam ranges, as host-local', () => {
+    const conf = parseNetConf({ ...base, ipam: { type: 'host-local', subnet: '10.3.0.0/24' }, runtimeConfig: { ipRanges: [[{ subnet: '10.8.0.0/24', rangeStart: '10.8.0.10', rangeEnd: '10.8.0.20' }]] } });
+    const plan = networkPlan(conf);
+    assert.deepEqual(plan.create!.ipam!.map((p) => p.subnet), ['10.8.0.0/24']);
+    assert.deepEqual(plan.rangeSubnets, ['10.8.0.0/24']);
+    assert.deepEqual(networkPlan(parseNetConf({ ...base, network: 'mynet', runtimeConfig: { ipRanges: [[{ subnet: '10.8.0.0/24' }]] } })).rangeSubnets, ['10.8.0.0/24']);
+  });
+
+  it('refuses runtimeConfig.bandwidth (code 2), naming the plugin to chain', () => {
+    const conf = parseNetConf({ ...base, runtimeConfig: { bandwidth: { ingressRate: 1000, ingressBurst: 100 } } });
+    assert.throws(() => attachmentPlan(conf, req(), 'n1'), code(CniCode.UnsupportedField, /chain the reference "bandwidth" plugin/));
+  });
+
+  it('accepts the capabilities it ignores: pod annotations, cgroupPath', () => {
+    attachmentPlan(parseNetConf({ ...base, runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { a: 'b' }, cgroupPath: '/kubepods/x' } }), req(), 'n1');
   });
 
   const bad: [string, object, number, RegExp][] = [

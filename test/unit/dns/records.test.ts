@@ -74,6 +74,16 @@ describe('dns/records', () => {
     assert.equal(r.lookup(client, 'other.backnet', 4).authoritative, false);
   });
 
+  it('resolves "name.domain" on a network with that domain (podman\'s dns.podman), names and aliases alike', () => {
+    const r = fixture();
+    r.setNetwork('front', { name: 'frontnet', domain: 'dns.podman' });
+    assert.deepEqual(r.lookup(client, 'web2.dns.podman', 4).ips, ['10.1.0.4']);
+    assert.deepEqual(r.lookup(client, 'WWW.DNS.PODMAN.', 4).ips.sort(), ['10.1.0.3', '10.1.0.4']);
+    assert.equal(r.lookup(client, 'other.dns.podman', 4).authoritative, false, 'not on a network the client shares');
+    assert.equal(r.lookup({ sandboxId: SB.other }, 'other.dns.podman', 4).authoritative, false, 'back has no such domain');
+    assert.throws(() => r.setNetwork('back', { domain: 'bad domain' }), InvalidArgumentError);
+  });
+
   it('identifies a requester by source address as well as by sandbox id', () => {
     const r = fixture();
     assert.deepEqual(r.lookup({ ip: '10.1.0.2' }, 'web2', 4).ips, ['10.1.0.4']);

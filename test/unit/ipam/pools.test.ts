@@ -24,7 +24,7 @@ describe('ipam/pools', () => {
     ];
     for (const c of cases) {
       it(c.name, () => {
-        const got = v4Candidates(c.defaultPool ? parseSubnet(c.defaultPool, 'default pool') : undefined);
+        const got = [...v4Candidates(c.defaultPool ? parseSubnet(c.defaultPool, 'default pool') : undefined)];
         assert.deepEqual(got.slice(0, c.first.length), c.first);
         assert.equal(got.length, c.length);
         assert.equal(new Set(got).size, got.length);
@@ -47,8 +47,23 @@ describe('ipam/pools', () => {
       assert.notEqual(ulaCandidate('net-a', 0), ulaCandidate('net-a', 1));
     });
     it('put a v6 default pool first', () => {
-      assert.equal(v6Candidates('x', parseSubnet('fd12::/64', 'p'))[0], 'fd12::/64');
-      assert.equal(v6Candidates('x')[0], ulaCandidate('x', 0));
+      assert.equal([...v6Candidates('x', parseSubnet('fd12::/64', 'p'))][0], 'fd12::/64');
+      assert.equal([...v6Candidates('x')][0], ulaCandidate('x', 0));
+    });
+  });
+
+  describe('default-address-pools', () => {
+    const pools = [{ base: '10.10.0.0/16', size: 24 }, { base: 'fd00:10::/62', size: 64 }, { base: '10.20.0.0/23', size: 24 }];
+    it('replace Docker\'s IPv4 list: each base cut into size-long subnets, in order', () => {
+      const got = [...v4Candidates(undefined, pools)];
+      assert.equal(got.length, 256 + 2);
+      assert.deepEqual(got.slice(0, 2), ['10.10.0.0/24', '10.10.1.0/24']);
+      assert.deepEqual(got.slice(-2), ['10.20.0.0/24', '10.20.1.0/24']);
+    });
+    it('replace the ULA sequence when one is IPv6, and leave the other family alone', () => {
+      assert.deepEqual([...v6Candidates('x', undefined, pools)], ['fd00:10::/64', 'fd00:10:0:1::/64', 'fd00:10:0:2::/64', 'fd00:10:0:3::/64']);
+      assert.equal([...v4Candidates(undefined, [pools[1]])][0], '172.17.0.0/16');
+      assert.equal([...v6Candidates('x', undefined, [pools[0]])][0], ulaCandidate('x', 0));
     });
   });
 
