@@ -37,7 +37,7 @@ describe('CLI: network verbs', function () {
     fails(3, /not connected/, 'network', 'disconnect', netA, sb);
   });
 
-  it('inspect -f / --format: fields, json, one line per network; a bad template is one line, exit 2', () => {
+  it('inspect -f / --format: fields, json (one compact array, as Docker), a bad template is one line, exit 2', () => {
     ok('create', '--subnet', '172.25.4.0/24', '--label', 'team=a', netB);
     assert.equal(ok('inspect', '-f', '{{.Name}} {{.Driver}} {{.EnableIPv6}}', netA, netB), `${netA} bridge false\n${netB} bridge false\n`);
     assert.equal(ok('network', 'inspect', '--format', '{{json .IPAM.Config}}', netB), '[{"Subnet":"172.25.4.0/24","Gateway":"172.25.4.1"}]\n');
