@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { helperTarget, placeHelper, writeHelper } from '../../../plugins/netavark/install';
 import { Controller } from '../../../src/index';
 import { snapshot } from '../../helpers/kernel-state';
-import { exec } from './podman-netavark-harness';
+import { exec } from '../../helpers/podman';
 
 const TAG = process.pid.toString(36);
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'netavark');
