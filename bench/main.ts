@@ -3,6 +3,7 @@ import { Controller } from '../src/index';
 import { measurePublish } from '../src/firewall/bench';
 import { measureResolver } from '../src/dns/bench';
 import { measureAttach } from './attach';
+import { measureCli } from './cli';
 import { measureCni } from './cni';
 import { measureOverlayConvergence, measureOverlayThroughput } from './overlay';
 import { measurePodman } from './podman';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   }
   if (want('dns')) result.resolver = await measureResolver({ durationSec: 10, clients: 4 });
   if (want('cni')) result.cni = await measureCni();
+  if (want('cli')) result.cli = await measureCli();
   if (want('overlay-convergence')) result.overlayConvergence = await measureOverlayConvergence();
   if (want('overlay-throughput')) result.overlayThroughput = await measureOverlayThroughput();
   if (want('podman-netavark')) result.podmanNetavark = await measurePodman();

@@ -7,7 +7,7 @@
  * DNS-enabled bridge network that is made for the container and removed with it (its only
  * container), plus podman's own work.
  */
-import { createPodmanHost, type PodmanHost } from '../test/integration/runtimes/podman-netavark-harness';
+import { createPodmanHost, type PodmanHost } from '../test/helpers/podman';
 import { summarize, timeMs } from './stats';
 
 const CONTESTANTS = ['tsnet', 'netavark', 'netavarkNoDns'] as const;
@@ -23,7 +23,7 @@ export async function measurePodman(runs = Number(process.env.TSNET_BENCH_PODMAN
     hosts.netavark = await createPodmanHost({ backend: 'netavark', tag });
     hosts.netavarkNoDns = await createPodmanHost({ backend: 'netavark', tag, aardvark: false });
     // Distinct names and subnets: the hosts share podman's IPAM database in /run/containers/networks.
-    for (const [i, c] of CONTESTANTS.entries()) await hosts[c]!.podman(['network', 'create', '--subnet', `10.89.${201 + i}.0/24`, nets[c]]);
+    for (const [i, c] of CONTESTANTS.entries()) await hosts[c]!.must(['network', 'create', '--subnet', `10.89.${201 + i}.0/24`, nets[c]]);
     const once = (c: Contestant) => timeMs(() => hosts[c]!.run(['--rm', '--network', nets[c], hosts[c]!.image, 'true']));
     const samples: Record<Contestant, number[]> = { tsnet: [], netavark: [], netavarkNoDns: [] };
     // Two warm-up runs each: the first tsnet run starts the daemon, the first of each fills caches.

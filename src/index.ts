@@ -3,7 +3,7 @@ export { type AttachmentState, Controller, type ControllerOptions, SANDBOX_EXEC 
 export type { ChangeNotifier } from './controller/core';
 export type { ConnectOptions } from './controller/endpoint';
 export type { FaceRecords } from './controller/records';
-export type { SandboxOptions } from './controller/sandbox';
+export type { NetworkAttachment, SandboxOptions } from './controller/sandbox';
 export type { EngineEndpointSpec, EngineIpam, EngineJoinInfo, EngineNetworks, EngineOps, EnginePoolRequest } from './controller/engine';
 export { log, type Logger } from './log';
 export { type DaemonHandle, type ResidentService, runDaemon, runDaemonRole } from './daemon/daemon';

@@ -42,6 +42,18 @@ export interface NetworkSpec {
   internal?: boolean;
   options?: Record<string, string>;
   labels?: Record<string, string>;
+  /** IPAM driver (--ipam-driver): only Docker's built-in `default` is available. */
+  ipamDriver?: string;
+  /** IPAM driver options (--ipam-opt), recorded and shown as IPAM.Options. */
+  ipamOptions?: Record<string, string>;
+  /** Docker's --attachable: recorded and shown (every tsnet network takes sandboxes). */
+  attachable?: boolean;
+  /** The scope asked for (--scope): it must be the driver's. */
+  scope?: Scope;
+  /** A configuration-only network (--config-only): it holds IPAM config and options for others and has no devices. */
+  configOnly?: boolean;
+  /** Take IPAM config, IPv6 and options from this configuration-only network (--config-from). */
+  configFrom?: string;
 }
 
 /**
@@ -110,6 +122,16 @@ export interface Network {
   driverState?: Record<string, string>;
   /** Ids allocated from info.idPool (the overlay's VNIs, one per subnet). */
   ids?: number[];
+  /** IPAM driver options it was created with (--ipam-opt). */
+  ipamOptions?: Record<string, string>;
+  /** Created --attachable. */
+  attachable?: boolean;
+  /** A configuration-only network: ipamConfig holds its pools as asked for (nothing is allocated), driver is "null". */
+  configOnly?: boolean;
+  /** For configOnly: the IPAM config as given, handed to networks created --config-from it. */
+  ipamConfig?: IpamConfig[];
+  /** Name of the configuration-only network this one took its configuration from. */
+  configFrom?: string;
   /** Set while another process is building or tearing the network down: restore leaves it alone. */
   transition?: 'creating' | 'deleting';
   /** The process doing the transition (its pid and the kernel's boot id), so a crashed one's leftovers can be reaped. */
@@ -159,6 +181,10 @@ export interface Endpoint {
   defaultRoute?: boolean;
   /** This endpoint gives the sandbox its IPv6 default route. */
   defaultRoute6?: boolean;
+  /** Extra addresses asked for with --link-local-ip. */
+  linkLocalIps?: string[];
+  /** Endpoint options asked for with --driver-opt. */
+  driverOpts?: Record<string, string>;
 }
 
 /** How a sandbox gets its network stack. */
@@ -191,4 +217,10 @@ export interface Sandbox {
   /** --expose'd ports, published by -P. */
   exposed: { protocol: Protocol; port: number }[];
   created: string;
+  /** --domainname: the hosts file's own lines start with hostname.domainname. */
+  domainname?: string;
+  /** --sysctl values written in the sandbox's namespace (net.* only). */
+  sysctls?: Record<string, string>;
+  /** Docker's legacy --link: the linked sandbox (by id) under an alias, written to the hosts file. */
+  links?: { id: string; name: string; alias: string }[];
 }

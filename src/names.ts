@@ -12,6 +12,38 @@ export const MAX_NETWORK_NAME = 64;
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const IFNAME_RE = /^[a-zA-Z0-9_.-]+$/;
 
+/** Primary weights of the name characters in Unicode's root collation: `_` < `-` < `.` < digits < letters (case folded). */
+function primaryWeight(c: number): number {
+  if (c === 95) return 0; // _
+  if (c === 45) return 1; // -
+  if (c === 46) return 2; // .
+  if (c >= 48 && c <= 57) return 3 + c - 48;
+  if (c >= 97 && c <= 122) return 13 + c - 97;
+  if (c >= 65 && c <= 90) return 13 + c - 65;
+  // Outside the name alphabet (records of other faces): after every name character, by code point.
+  return 100 + c;
+}
+
+/**
+ * Orders names as String.prototype.localeCompare does in the root locale for the name alphabet
+ * ([a-zA-Z0-9_.-]: letters case-insensitive first, lowercase before uppercase on a tie), without
+ * the ~20 ms ICU collator start a one-shot `tsnet ls` would pay for it.
+ */
+export function compareNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = primaryWeight(a.charCodeAt(i)) - primaryWeight(b.charCodeAt(i));
+    if (d) return d < 0 ? -1 : 1;
+  }
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    // Same letter, other case: lowercase first.
+    if (x !== y) return x > y ? -1 : 1;
+  }
+  return 0;
+}
+
 /** Throws unless name is a valid network or sandbox name; what names the kind ("network", "sandbox"). */
 export function validateName(what: 'network' | 'sandbox', name: string): string {
   const max = what === 'sandbox' ? MAX_SANDBOX_NAME : MAX_NETWORK_NAME;

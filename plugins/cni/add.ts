@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { type AttachmentState, ConflictError, type ConnectOptions, type Controller, type Endpoint, log, type Network, NotFoundError, type Sandbox } from '../../src/index';
-import { attachmentEndpoint, findContainer, forgetContainer, recordContainer, sandboxNames, sandboxOf, trySandbox } from './attachments';
+import { sandboxOf, trySandbox } from '../shared/lookup';
+import { attachmentEndpoint, findContainer, forgetContainer, recordContainer, sandboxNames } from './attachments';
 import { CniCode, CniError } from './codes';
 import { type AttachmentPlan, attachmentPlan, checkStaticAddresses, type NetConf, type NetworkPlan, networkPlan, resultDns } from './config';
 import { ensureNetwork } from './network';

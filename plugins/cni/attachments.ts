@@ -7,7 +7,8 @@
  * sandbox, since the name alone cannot tell two ids with the same first 12 characters apart.
  */
 import { createHash } from 'node:crypto';
-import { type Controller, type Endpoint, type FaceRecords, NotFoundError, type Sandbox } from '../../src/index';
+import { type Controller, type Endpoint, type FaceRecords, type Sandbox } from '../../src/index';
+import type { SandboxRecord } from '../shared/lookup';
 import type { PodIdentity } from './config';
 
 /** Namespace of the plugin's records (`cni/container/<id>`, as releases before the face API wrote them). */
@@ -19,11 +20,7 @@ export const SANDBOX_PREFIX = 'cni-';
  * What the plugin remembers per container. It is written before the sandbox is made (name only) and
  * completed after (id), so a plugin killed in between leaves a record DEL and GC can still follow.
  */
-export interface ContainerRecord {
-  /** The sandbox's name, chosen before it was made. */
-  sandboxName: string;
-  /** Its id once made (preferred for lookups: names are user-visible and could be reused). */
-  sandboxId?: string;
+export interface ContainerRecord extends SandboxRecord {
   /** CNI_NETNS at the first ADD. */
   netns: string;
   created: string;
@@ -61,25 +58,6 @@ export function forgetContainer(ctl: Controller, containerId: string): Promise<v
 /** Every container the plugin attached, with its id. */
 export async function listContainers(ctl: Controller): Promise<{ containerId: string; rec: ContainerRecord }[]> {
   return (await containerRecords(ctl).list()).map((e) => ({ containerId: e.id, rec: e.value }));
-}
-
-/** The sandbox of ref, or undefined when there is none. */
-export async function trySandbox(ctl: Controller, ref: string): Promise<Sandbox | undefined> {
-  try {
-    return await ctl.getSandbox(ref);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}
-
-/** The record's sandbox, or undefined when it is gone (removed with `tsnet sandbox rm`, say) or was never made. */
-export async function sandboxOf(ctl: Controller, rec: ContainerRecord | undefined): Promise<Sandbox | undefined> {
-  if (!rec) return undefined;
-  if (rec.sandboxId) return trySandbox(ctl, rec.sandboxId);
-  // Only the name is known: trust it only for a sandbox over the same namespace.
-  const sb = await trySandbox(ctl, rec.sandboxName);
-  return sb?.key === rec.netns ? sb : undefined;
 }
 
 /** The endpoint of one attachment: the sandbox's interface ifname on network networkId. */

@@ -56,7 +56,7 @@ module.exports = native;
 }
 
 /** Loads heavy core dependencies in part (see koffiDirect). */
-const lighterCore: esbuild.Plugin = {
+export const lighterCore: esbuild.Plugin = {
   name: 'lighter-core',
   setup(build) {
     const contents: Record<string, string | undefined> = { koffi: koffiDirect() };
@@ -70,7 +70,7 @@ const lighterCore: esbuild.Plugin = {
  * bundled file __dirname would be the bundle's directory, so each such module gets back the
  * directory its tsc output has in the build tree, where those files are.
  */
-const buildTreeDirname: esbuild.Plugin = {
+export const buildTreeDirname: esbuild.Plugin = {
   name: 'build-tree-dirname',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
@@ -79,7 +79,9 @@ const buildTreeDirname: esbuild.Plugin = {
       const source = fs.readFileSync(args.path, 'utf8');
       if (!source.includes('__dirname')) return undefined;
       const dir = path.join(ROOT, 'build', path.dirname(rel));
-      return { contents: `const __dirname = ${JSON.stringify(dir)};\n${source}`, loader: 'ts' };
+      // After a #! line, which must stay first (src/cli/main.ts); the line count stays the same.
+      const shebang = /^#!.*\n/.exec(source)?.[0] ?? '';
+      return { contents: `${shebang}const __dirname = ${JSON.stringify(dir)};${source.slice(shebang.length)}`, loader: 'ts' };
     });
   },
 };

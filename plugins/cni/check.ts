@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import { type AttachmentState, contains, type Controller, type Endpoint, ipToBigInt, type Network, type Sandbox } from '../../src/index';
-import { attachmentEndpoint, findContainer, sandboxOf } from './attachments';
+import { sandboxOf, tryNetwork } from '../shared/lookup';
+import { attachmentEndpoint, findContainer } from './attachments';
 import { CniCode, CniError } from './codes';
 import type { NetConf } from './config';
-import { tryNetwork } from './network';
 import type { CniResult } from './result';
 import type { CniRequest } from './skel';
 

@@ -5,9 +5,9 @@
  * runtime does not list in cni.dev/valid-attachments, carrying on past failures.
  */
 import { ConflictError, type Controller, type Network, NotFoundError, type Sandbox } from '../../src/index';
-import { attachmentEndpoint, findContainer, forgetContainer, listContainers, sandboxOf } from './attachments';
+import { sandboxOf, tryNetwork } from '../shared/lookup';
+import { attachmentEndpoint, findContainer, forgetContainer, listContainers } from './attachments';
 import { attachmentKey, CNI_LABEL, type NetConf, validAttachments } from './config';
-import { tryNetwork } from './network';
 import type { CniRequest } from './skel';
 
 /** Deletes the container's sandbox (never its namespace: the runtime owns that) once no endpoint is left. */

@@ -8,7 +8,8 @@
  * of their own to undo or compare.
  */
 import type { Controller } from '../../src/index';
-import { findContainer, sandboxOf } from './attachments';
+import { sandboxOf } from '../shared/lookup';
+import { findContainer } from './attachments';
 import { CniCode, CniError } from './codes';
 import type { CniResult } from './result';
 import type { CniRequest } from './skel';

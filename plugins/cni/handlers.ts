@@ -5,13 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Controller, daemonConfigCopy, daemonNotifier, defaultStateDir, describe, ERROR_CODES, kindOf, log, TsnetError } from '../../src/index';
+import { tryNetwork } from '../shared/lookup';
 import { addAttachment, prepareAdd } from './add';
 import { checkAttachment, requirePrevResult } from './check';
 import { CniCode, CniError, type CniErrorCode } from './codes';
 import { type NetConf, parseNetConf, validAttachments, wantsEmbeddedDns } from './config';
 import { delAttachment, gcAttachments } from './del';
 import { dnsnameAdd, isDnsnameConfig, prepareDnsname } from './dnsname';
-import { tryNetwork } from './network';
 import type { CniHandlers, CniRequest } from './skel';
 
 const debug = log('tsnet:cni');

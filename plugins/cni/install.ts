@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cachedLoadSource, faceEntry, writeExecutable } from '../shared/loader';
 import { compileShim, defaultShimConfig } from './shim';
 
 /** Default CNI bin directory, as runtimes look for plugins. */
@@ -25,47 +26,19 @@ export const LOADER_NAME = 'tsnet-cni-loader.js';
 export function wrapperScript(target: string, node = process.execPath): string {
   return `#!${node}
 'use strict';
-const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
-const file = ${JSON.stringify(target)}, cacheFile = file + '.v8cache';
-let cachedData;
-try { cachedData = fs.readFileSync(cacheFile); } catch {}
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8').replace(/^#!.*/, '')), { filename: file, cachedData });
-if ((!cachedData || script.cachedDataRejected) && process.env.CNI_COMMAND === 'ADD') {
-  process.once('exit', () => {
-    try {
-      const tmp = cacheFile + '.' + process.pid;
-      fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
-    } catch {}
-  });
-}
-const m = new Module(file, null);
-m.filename = file;
-m.paths = Module._nodeModulePaths(path.dirname(file));
-script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
-`;
+const fs = require('fs'), path = require('path');
+const file = ${JSON.stringify(target)};
+${cachedLoadSource({ writeWhen: "process.env.CNI_COMMAND === 'ADD'" })}`;
 }
 
 /** Writes the wrapper atomically (rename), so a runtime exec'ing the plugin meanwhile never sees half a file. */
 export function writeWrapper(dir: string, name: string, target: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, name);
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, wrapperScript(target), { mode: 0o755 });
-  fs.renameSync(tmp, file);
-  return file;
+  return writeExecutable(dir, name, wrapperScript(target));
 }
 
 /** The file the wrapper loads: a fresh bundle when esbuild is installed, else the unbundled entry point. */
-async function target(): Promise<string> {
-  // Loaded by path, not import: the bundle must not swallow the bundler (and esbuild with it).
-  const bundler = path.join(__dirname, 'bundle.js');
-  try {
-    if (fs.existsSync(bundler)) return await (require(bundler) as typeof import('./bundle')).bundle();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-  }
-  return path.join(__dirname, 'main.js');
+function target(): Promise<string> {
+  return faceEntry<typeof import('./bundle')>(__dirname, (b) => b.bundle());
 }
 
 /** How placePlugin installs. */

@@ -3,21 +3,12 @@
  * the Controller serialises creation between processes), reused after, restored when a reboot lost
  * its devices, and checked against the config so one name never silently means two different networks.
  */
-import { cniBridgeDifference, type Controller, type Network, NotFoundError } from '../../src/index';
+import { cniBridgeDifference, type Controller, type Network } from '../../src/index';
+import { tryNetwork } from '../shared/lookup';
 import { CniCode, CniError } from './codes';
 import type { NetworkPlan } from './config';
 
 const invalid = (msg: string) => new CniError(CniCode.InvalidNetworkConfig, `invalid network config: ${msg}`);
-
-/** The network, or undefined when there is none of that name. */
-export async function tryNetwork(ctl: Controller, name: string): Promise<Network | undefined> {
-  try {
-    return await ctl.getNetwork(name);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}
 
 /** Refuses a network whose settings contradict the config (only keys the config sets are compared). */
 export function checkCompatible(net: Network, plan: NetworkPlan): void {

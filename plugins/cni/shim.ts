@@ -6,12 +6,8 @@
  * builds build/plugins/cni/tsnet-cni-shim for this build tree; without a compiler it says so and
  * exits 0, and `tsnet-cni install` then installs the node plugin alone.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-/** Repository root, from build/plugins/cni or plugins/cni alike. */
-const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../..' : '../..');
+import { compileC, ROOT } from '../shared/cc';
 /** The shim's source, read from the repository (tsc does not copy C). */
 export const SHIM_SOURCE = path.join(ROOT, 'plugins', 'cni', 'shim', 'tsnet-cni.c');
 /** Where `npm run build` puts the shim. */
@@ -55,25 +51,13 @@ export function compileShim(outfile: string, config: ShimConfig): 'built' | 'no-
   for (const p of [config.node, config.plugin, config.cli, config.stateDir]) {
     if (!path.isAbsolute(p)) throw new Error(`shim: ${p} is not an absolute path`);
   }
-  const tmp = `${outfile}.tmp-${process.pid}`;
-  const defines = {
+  return compileC(SHIM_SOURCE, outfile, {
     TSNET_NODE: cString(config.node),
     TSNET_PLUGIN: cString(config.plugin),
     TSNET_CLI: cString(config.cli),
     TSNET_STATE_DIR: cString(config.stateDir),
     TSNET_START_DAEMON: config.startDaemon ? '1' : '0',
-  };
-  fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  try {
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', tmp, SHIM_SOURCE, ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'no-compiler';
-    throw new Error(`shim: ${process.env.CC || 'cc'} failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`);
-  }
-  fs.chmodSync(tmp, 0o755);
-  fs.renameSync(tmp, outfile);
-  return 'built';
+  });
 }
 
 if (require.main === module) {

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cachedLoadSource, faceEntry, writeExecutable } from '../shared/loader';
 import { BUILT_CLI, compileNetavarkShim } from './shim';
 
 /** The daemon's socket and the request variable with the argv (server.ts; not imported: it would load the core here). */
@@ -38,26 +39,8 @@ const fs = require('fs'), path = require('path');
 const file = ${JSON.stringify(entry)};
 
 function runHere(stdin) {
-  const vm = require('vm'), Module = require('module');
   if (stdin !== undefined) globalThis.__tsnetNetavarkStdin = stdin;
-  const cacheFile = file + '.v8cache';
-  let cachedData;
-  try { cachedData = fs.readFileSync(cacheFile); } catch {}
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8').replace(/^#!.*/, '')), { filename: file, cachedData });
-  if (!cachedData || script.cachedDataRejected) {
-    process.once('exit', () => {
-      try {
-        const tmp = cacheFile + '.' + process.pid;
-        fs.writeFileSync(tmp, script.createCachedData());
-        fs.renameSync(tmp, cacheFile);
-      } catch {}
-    });
-  }
-  const m = new Module(file, null);
-  m.filename = file;
-  m.paths = Module._nodeModulePaths(path.dirname(file));
-  script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
-}
+${cachedLoadSource({ indent: '  ' })}}
 
 /** Hands the call to the daemon; calls fallback when nothing was acked (the call did not run there). */
 function viaDaemon(socket, argv, stdin, fallback) {
@@ -107,26 +90,14 @@ if (!verb || argv.some((a) => a === '-f' || a.startsWith('--file'))) {
 }
 
 /** The file the helper loads: a fresh bundle when esbuild is installed, else the unbundled entry point. */
-export async function helperTarget(): Promise<string> {
-  // Loaded by path, not import: the bundle must not swallow the bundler.
-  const bundler = path.join(__dirname, 'bundle.js');
-  try {
-    if (fs.existsSync(bundler)) return await (require(bundler) as typeof import('./bundle')).bundleNetavark();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-  }
-  return path.join(__dirname, 'main.js');
+export function helperTarget(): Promise<string> {
+  return faceEntry<typeof import('./bundle')>(__dirname, (b) => b.bundleNetavark());
 }
 
 /** Writes dir/name atomically (rename), so podman exec'ing it meanwhile never sees half a file. */
 export function writeHelper(dir: string, name: string, stateDir: string, entry?: string): string {
   if (!path.isAbsolute(stateDir)) throw new Error(`state directory ${stateDir} is not an absolute path`);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, name);
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, helperScript({ stateDir, entry }), { mode: 0o755 });
-  fs.renameSync(tmp, file);
-  return file;
+  return writeExecutable(dir, name, helperScript({ stateDir, entry }));
 }
 
 /** How placeHelper installs. */

@@ -5,18 +5,9 @@
  */
 import * as fs from 'node:fs';
 import { ConflictError, type Controller, type Network, NotFoundError } from '../../src/index';
+import { tryNetwork } from '../shared/lookup';
 import { NetavarkError } from './errors';
 import { NETAVARK_LABEL, type NetworkPlan } from './plan';
-
-/** The network, or undefined when there is none of that name. */
-export async function tryNetwork(ctl: Controller, name: string): Promise<Network | undefined> {
-  try {
-    return await ctl.getNetwork(name);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}
 
 /** The device of the host's IPv4 default route: netavark's macvlan parent when podman names none. */
 export function defaultRouteDevice(routes = fs.readFileSync('/proc/net/route', 'utf8')): string {

@@ -10,7 +10,8 @@ import type { StatusBlock } from './contract';
 import { NetavarkError } from './errors';
 import { ensurePodmanNetwork, removeIfUnused } from './network';
 import { type NetworkPlan, PODMAN_SEARCH_DOMAIN, type SetupPlan } from './plan';
-import { containerRecords, sandboxNames, sandboxOf, trySandbox } from './records';
+import { sandboxOf, trySandbox } from '../shared/lookup';
+import { containerRecords, sandboxNames } from './records';
 
 /** Reverses of completed steps, run newest first. */
 type Reverses = (() => Promise<unknown>)[];

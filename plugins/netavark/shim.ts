@@ -3,12 +3,9 @@
  * binary that hands setup and teardown to the daemon's netavark socket and execs the node helper
  * otherwise. Its paths are compile-time macros, so it reads no file to find them.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { compileC, ROOT } from '../shared/cc';
 
-/** Repository root, from build/plugins/netavark or plugins/netavark alike. */
-const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../../..' : '../..');
 /** The shim's source, read from the repository (tsc does not copy C). */
 export const SHIM_SOURCE = path.join(ROOT, 'plugins', 'netavark', 'shim', 'tsnet-netavark.c');
 
@@ -23,18 +20,8 @@ export interface NetavarkShimConfig {
 /** Compiles the shim into outfile (written beside and renamed over); 'no-compiler' when $CC (default cc) is missing. */
 export function compileNetavarkShim(outfile: string, config: NetavarkShimConfig): 'built' | 'no-compiler' {
   for (const p of Object.values(config)) if (!path.isAbsolute(p)) throw new Error(`shim: ${p} is not an absolute path`);
-  const tmp = `${outfile}.tmp-${process.pid}`;
   const defines = { TSNET_NODE: config.node, TSNET_HELPER: config.helper, TSNET_CLI: config.cli, TSNET_STATE_DIR: config.stateDir };
-  try {
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', tmp, SHIM_SOURCE, ...Object.entries(defines).map(([k, v]) => `-D${k}=${JSON.stringify(v)}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'no-compiler';
-    throw new Error(`shim: ${process.env.CC || 'cc'} failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`);
-  }
-  fs.chmodSync(tmp, 0o755);
-  fs.renameSync(tmp, outfile);
-  return 'built';
+  return compileC(SHIM_SOURCE, outfile, Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, JSON.stringify(v)])));
 }
 
 /** tsnet's CLI script in this build tree (the shim starts `tsnet daemon` with it). */

@@ -6,8 +6,9 @@
  */
 import type { Controller } from '../../src/index';
 import type { NetworkOptions } from './contract';
-import { removeIfUnused, tryNetwork } from './network';
-import { containerRecords, sandboxOf } from './records';
+import { sandboxOf, tryNetwork } from '../shared/lookup';
+import { removeIfUnused } from './network';
+import { containerRecords } from './records';
 
 /** Runs step, adding its failure to errors. */
 async function collect(errors: unknown[], step: () => Promise<unknown>): Promise<void> {

@@ -12,7 +12,7 @@ import { registerSystemCommands } from './commands/system';
 import { reportError } from './common';
 import { registerCompletionCommands } from './help/completion';
 import { attachExamples } from './help/examples';
-import { quietClosedPipes } from './pipes';
+import { err, out } from './io';
 
 /** The version in tsnet's package.json (build/src/cli → the package root). */
 export function packageVersion(): string {
@@ -22,6 +22,8 @@ export function packageVersion(): string {
 /** Builds the command tree (exported so tests can drive it in-process). */
 export function buildProgram(): Command {
   const program = new Command('tsnet')
+    // Help and usage errors go where the command's output goes (the thin client's buffers in the daemon).
+    .configureOutput({ writeOut: out, writeErr: err })
     .description('container networking: networks, sandboxes and the links between them')
     .option('--state-dir <dir>', 'state directory (default: $TSNET_STATE_DIR or /var/lib/tsnet)')
     .option('--firewall-backend <name>', 'iptables or nftables (default: daemon config, then what fits the host)')
@@ -29,7 +31,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerNetworkCommands(program);
-  registerNetworkCommands(program.command('network').description('manage networks (same verbs as the top level)'));
+  const network = program.command('network').description('manage networks (same verbs as the top level)');
+  registerNetworkCommands(network);
+  registerConnectCommands(network);
   registerConnectCommands(program);
   registerSandboxCommands(program);
   registerPortCommand(program);
@@ -40,18 +44,23 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function main(): Promise<void> {
-  quietClosedPipes();
+/**
+ * Runs one command line (the arguments after `tsnet`); resolves with its exit status. Output goes
+ * through io.ts (out/err): the process's own descriptors, where a closed reader (`tsnet ls | head -1`)
+ * ends the output quietly, or the thin client's buffers when the daemon runs the command.
+ */
+export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    process.exitCode = reportError(err);
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return reportError(e);
   }
 }
 
 // Run only as the program: the man page generator and tests load buildProgram alone.
-if (require.main === module) void main();
+if (require.main === module) {
+  // exec and run set the status of the command they ran.
+  void runCli(process.argv.slice(2)).then((code) => { if (code !== 0) process.exitCode = code; });
+}

@@ -19,6 +19,7 @@ import { republishEndpoints } from './republish';
 import { firewallPolicy, reloadConfig } from './reload';
 import { reshapeDefaultBridge } from './reshape';
 import { type ChangeNotifier, type Core, driverOf, findNetwork, findSandbox, listNetworks, lookupNetwork, networkById, networkEndpoints, networkStore, sandboxDir, sandboxEndpoints } from './core';
+import { compareNames } from '../names';
 import { connect, type ConnectOptions, disconnect, reapStaleEndpoints } from './endpoint';
 import { engineOps, type EngineOps } from './engine';
 import { networkView, sandboxView } from './inspect';
@@ -67,6 +68,14 @@ export interface AttachmentState {
   routes: { dst?: string; gateway?: string; family: 4 | 6 }[];
 }
 
+/** The reconciling a state-changing open does (see Controller.reconcile). */
+async function reconcile(core: Core): Promise<void> {
+  await reapAfterReboot(core);
+  await restoreNetworks(core);
+  await reapStaleEndpoints(core);
+  await reapplyFirewall(core);
+}
+
 const NO_NOTIFIER: ChangeNotifier = { networksChanged: async () => undefined };
 
 /** Networks, endpoints and sandboxes of this host (and of its cluster). Safe to use from many processes at once. */
@@ -96,7 +105,8 @@ export class Controller {
     const stateDir = opts.stateDir ?? defaultStateDir();
     const config = withDaemonCluster(opts.config ?? loadDaemonConfig(), stateDir);
     const local: Store = openSqliteStore(stateDir);
-    const host = NetlinkHandle.open();
+    // Opened on first use: read-only commands usually ask the kernel nothing.
+    const host = NetlinkHandle.openLazy();
     let global: Store | undefined;
     // With the daemon to go through, this process needs no cluster-store session of its own.
     const remote = config['cluster-store'] ? opts.remote : undefined;
@@ -119,17 +129,21 @@ export class Controller {
     try {
       await ensurePredefined(core);
       // Read-only commands never reconcile: a lost sandbox is dropped, and lost devices re-made, by the next change.
-      if (!opts.readOnly) {
-        await reapAfterReboot(core);
-        await restoreNetworks(core);
-        await reapStaleEndpoints(core);
-        await reapplyFirewall(core);
-      }
+      if (!opts.readOnly) await reconcile(core);
     } catch (err) {
       await ctl.close();
       throw err;
     }
     return ctl;
+  }
+
+  /**
+   * What a state-changing command's open does, for a controller that stays open (the daemon running
+   * commands for the thin client): after a reboot drop lost sandboxes, re-create lost devices, reap
+   * half-made endpoints, re-apply lost firewall rules.
+   */
+  reconcile(): Promise<void> {
+    return reconcile(this.core);
   }
 
   /** The state directory in use. */
@@ -168,9 +182,9 @@ export class Controller {
     return deleteNetwork(this.core, ref);
   }
 
-  /** Deletes every unused user-defined network (`tsnet prune`). */
-  pruneNetworks(): Promise<string[]> {
-    return pruneNetworks(this.core);
+  /** Deletes every unused user-defined network that select allows (`tsnet prune [--filter]`). */
+  pruneNetworks(select?: (net: Network) => boolean): Promise<string[]> {
+    return pruneNetworks(this.core, select);
   }
 
   /** One network by name, id or id prefix. */
@@ -182,7 +196,7 @@ export class Controller {
   /** Every network, by name. */
   async listNetworks(): Promise<Network[]> {
     const global = this.remote ? await remoteGlobalNetworks(this.remote) : [];
-    return [...(await listNetworks(this.core)), ...global].sort((a, b) => a.name.localeCompare(b.name));
+    return [...(await listNetworks(this.core)), ...global].sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** Endpoints attached to a network. */
@@ -255,7 +269,7 @@ export class Controller {
 
   /** Every sandbox, by name. */
   async listSandboxes(): Promise<Sandbox[]> {
-    return (await this.core.local.list<Sandbox>('sandbox/')).map((s) => s.value).sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.core.local.list<Sandbox>('sandbox/')).map((s) => s.value).sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** A sandbox's endpoints in interface order. */
@@ -275,14 +289,14 @@ export class Controller {
     if (!argv.length) throw new InvalidArgumentError('exec: a command is required');
     const t = await this.execTarget(ref);
     // A private mount and UTS namespace per command, so the bind mounts and hostname stay its own.
-    return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, '--', ...argv]);
+    return runInteractive('unshare', ['--mount', '--uts', '--propagation', 'private', '--', process.execPath, SANDBOX_EXEC, t.key, t.filesDir, t.hostname, ...(t.domainname ? [t.domainname] : []), '--', ...argv]);
   }
 
   /** Where a command must run to be "inside" the sandbox: its namespace key and resolver files. */
-  async execTarget(ref: string): Promise<{ key: string; filesDir: string; hostname: string }> {
+  async execTarget(ref: string): Promise<{ key: string; filesDir: string; hostname: string; domainname?: string }> {
     const sb = await findSandbox(this.core.local, ref);
     const owner = await stackOwner(this.core, sb);
-    return { key: owner.key, filesDir: sandboxDir(this.core, owner.id), hostname: sb.hostname };
+    return { key: owner.key, filesDir: sandboxDir(this.core, owner.id), hostname: sb.hostname, domainname: sb.domainname };
   }
 
   /** Connects a sandbox to a network (`tsnet connect`). */

@@ -154,7 +154,7 @@ export async function sandboxEndpoints(core: Core, sandboxId: string, r: StoreRe
     const key = keys.endpoint(e.value, e.key.slice(e.key.lastIndexOf('/') + 1));
     return (await r.get<Endpoint>(key)) ?? (core.global ? await core.global.get<Endpoint>(key) : undefined);
   }));
-  return eps.filter((e): e is Endpoint => !!e).sort((a, b) => a.created.localeCompare(b.created));
+  return eps.filter((e): e is Endpoint => !!e).sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0));
 }
 
 /** The driver of a network. */

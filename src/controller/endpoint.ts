@@ -13,6 +13,8 @@ import { randomHex, validateIfname } from '../names';
 import { keys, type PutOptions, type StoreReader, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
 import { type Core, driverOf, findNetwork, findSandbox, firewallEndpoint, locationIn, lookupNetwork, mirrorKey, networkById, networkStore, ownedBy, sandboxEndpoints, stores } from './core';
+import { checkNotConfigOnly } from './config-network';
+import { applyEndpointOptions, checkEndpointOptions, ENDPOINT_IFNAME } from './endpoint-options';
 import { ownerGone, transitionOwner } from './owner';
 import { createNetwork } from './network';
 import { refreshSandboxFiles } from './sandbox-files';
@@ -41,6 +43,10 @@ export interface ConnectOptions {
   routes?: { dst: string; gateway?: string }[];
   /** Hairpin mode on the host side, so the sandbox reaches itself through the host (CNI `hairpinMode`). */
   hairpin?: boolean;
+  /** Extra addresses on the interface (Docker's --link-local-ip): /16 for IPv4, /64 for IPv6. */
+  linkLocalIps?: string[];
+  /** Endpoint options (Docker's --driver-opt): com.docker.network.endpoint.ifname and .sysctls. */
+  driverOpts?: Record<string, string>;
 }
 
 /** Opens the kernel handles of a sandbox's namespace; close() releases them. */
@@ -78,9 +84,10 @@ function checkConnect(core: Core, net: Network, sb: Sandbox, existing: Endpoint[
   if (sb.mode === 'none' && existing.length) throw new ConflictError(privateMode);
   if (netMode === 'none' && (existing.length || sb.mode !== 'none')) throw new ConflictError(privateMode);
   if (existing.some((e) => e.networkId === net.id)) throw new ConflictError(`endpoint with name ${sb.name} already exists in network ${net.name}`);
-  if (opts.ifname !== undefined) {
-    validateIfname(opts.ifname);
-    if (existing.some((e) => e.ifname === opts.ifname)) throw new ConflictError(`sandbox ${sb.name}: interface ${opts.ifname} already exists`);
+  const ifname = checkEndpointOptions(opts);
+  if (ifname !== undefined) {
+    validateIfname(ifname);
+    if (existing.some((e) => e.ifname === ifname)) throw new ConflictError(`sandbox ${sb.name}: interface ${ifname} already exists`);
   }
   if (opts.mac !== undefined) macToBuffer(opts.mac);
   if (opts.ip && splitCidr(opts.ip).family !== 4) throw new InvalidArgumentError(`--ip ${opts.ip}: not an IPv4 address`);
@@ -115,8 +122,9 @@ async function recordEndpoint(core: Core, t: StoreTxn, net: Network, sb: Sandbox
   const routes = own ? defaultFamilies(existing, net) : { v4: false, v6: false };
   const ep: Endpoint = {
     id, name: sb.name, networkId: net.id, sandboxId: sb.id,
-    ifname: own ? opts.ifname ?? nextIfname(existing) : '',
+    ifname: own ? opts.driverOpts?.[ENDPOINT_IFNAME] ?? opts.ifname ?? nextIfname(existing) : '',
     mac: opts.mac, aliases: opts.aliases ?? [], ports: [], created: new Date().toISOString(),
+    ...(opts.linkLocalIps?.length ? { linkLocalIps: opts.linkLocalIps } : {}), ...(opts.driverOpts && Object.keys(opts.driverOpts).length ? { driverOpts: opts.driverOpts } : {}),
     defaultRoute: routes.v4 || undefined, defaultRoute6: routes.v6 || undefined, location: locationIn(core, networkStore(core, net)),
   };
   for (const pool of net.ipam) {
@@ -218,6 +226,7 @@ async function completeEndpoint(core: Core, net: Network, ep: Endpoint): Promise
 /** Connects sandbox to network: every step has its reverse, run if a later one fails. */
 export async function connect(core: Core, netRef: string, sbRef: string, opts: ConnectOptions = {}): Promise<Endpoint> {
   const net = await findNetwork(core, netRef);
+  checkNotConfigOnly(net);
   const sb = await findSandbox(core.local, sbRef);
   // With an egress network, ports are published there: this network's endpoint carries none.
   // An internal network has no way out, so its sandboxes join no egress network (Docker's --internal overlay).
@@ -245,6 +254,7 @@ export async function connect(core: Core, netRef: string, sbRef: string, opts: C
       Object.assign(ep, iface);
       undo.push('create endpoint', () => driver.deleteEndpoint(net, ep));
       await driver.join(net, ep, handle, { defaultRoute: !!ep.defaultRoute, defaultRoute6: !!ep.defaultRoute6, routes: opts.routes });
+      await applyEndpointOptions(handle, ep.ifname, opts);
     }
     if (ep.ports.length) await publish(core, net, ep, undo);
     if (opts.hairpin && driver.setHairpin) await driver.setHairpin(net, ep, true);

@@ -24,8 +24,8 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
     EnableIPv6: net.ipv6,
     IPAM: {
       Driver: 'default',
-      Options: {},
-      Config: net.ipam.map((p) => ({
+      Options: net.ipamOptions ?? {},
+      Config: (net.configOnly ? (net.ipamConfig ?? []).map((c) => ({ subnet: c.subnet ?? '', ...c })) : net.ipam).map((p) => ({
         Subnet: p.subnet,
         ...(p.ipRange ? { IPRange: p.ipRange } : {}),
         ...(p.gateway ? { Gateway: p.gateway } : {}),
@@ -33,10 +33,10 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
       })),
     },
     Internal: net.internal,
-    Attachable: false,
+    Attachable: !!net.attachable,
     Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
+    ConfigFrom: { Network: net.configFrom ?? '' },
+    ConfigOnly: !!net.configOnly,
     Containers: containers,
     Options: net.options,
     Labels: net.labels,
@@ -48,9 +48,10 @@ export async function networkView(core: Core, net: Network): Promise<Record<stri
 function endpointView(net: Network, ep: Endpoint): Record<string, unknown> {
   const gw = (fam: 4 | 6) => gatewayOf(net, fam) ?? '';
   return {
+    IPAMConfig: ep.linkLocalIps ? { LinkLocalIPs: ep.linkLocalIps } : null,
+    Aliases: ep.aliases,
     NetworkID: net.id,
     EndpointID: ep.id,
-    Aliases: ep.aliases,
     InterfaceName: ep.ifname,
     Gateway: ep.ipv4 ? gw(4) : '',
     IPAddress: ep.ipv4 ? splitCidr(ep.ipv4).ip : '',
@@ -59,6 +60,7 @@ function endpointView(net: Network, ep: Endpoint): Record<string, unknown> {
     GlobalIPv6Address: ep.ipv6 ? splitCidr(ep.ipv6).ip : '',
     GlobalIPv6PrefixLen: ep.ipv6 ? splitCidr(ep.ipv6).prefix : 0,
     MacAddress: ep.mac ?? '',
+    DriverOpts: ep.driverOpts ?? null,
   };
 }
 
@@ -82,8 +84,11 @@ export async function sandboxView(core: Core, sb: Sandbox): Promise<Record<strin
     Id: sb.id,
     Name: sb.name,
     Created: sb.created,
-    Config: { Hostname: sb.hostname, ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
-    HostConfig: { NetworkMode: networkMode(sb), Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts },
+    Config: { Hostname: sb.hostname, Domainname: sb.domainname ?? '', ExposedPorts: Object.fromEntries(sb.exposed.map((e) => [`${e.port}/${e.protocol}`, {}])) },
+    HostConfig: {
+      NetworkMode: networkMode(sb), Dns: sb.dns.servers, DnsSearch: sb.dns.search, DnsOptions: sb.dns.options, ExtraHosts: sb.extraHosts,
+      Links: sb.links?.map((l) => `/${l.name}:/${sb.name}/${l.alias}`) ?? null, Sysctls: sb.sysctls ?? null,
+    },
     NetworkSettings: { SandboxID: sb.id, SandboxKey: sb.key, Ports: ports, Networks: networks },
   };
 }

@@ -12,6 +12,7 @@ import type { IpamConfig, IpamPool, Network, NetworkSpec } from '../model';
 import { randomHex, validateName } from '../names';
 import { keys, type Lease, type Store, type StoreTxn } from '../store/store';
 import { Undo } from '../undo';
+import { checkConfigUnused, checkCreateSpec, claimName, configOnlyRecord, withConfigFrom } from './config-network';
 import { ownerGone, transitionOwner } from './owner';
 import { idsWithDevices } from './peer-source';
 import { type Core, driverOf, findNetwork, firewallEndpoint, firewallNetwork, lookupNetwork, networkEndpoints, networkStore, now, storeFor, stores, withInfo } from './core';
@@ -136,15 +137,20 @@ async function nameTaken(core: Core, name: string, except: Store): Promise<boole
 }
 
 /** Creates a network: every check before the first kernel change, and nothing left behind on failure. */
-export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defaultPool?: string; predefined?: boolean } = {}): Promise<Network> {
-  validateName('network', spec.name);
-  const driverName = spec.driver ?? 'bridge';
+export async function createNetwork(core: Core, asked: NetworkSpec, extra: { defaultPool?: string; predefined?: boolean } = {}): Promise<Network> {
+  validateName('network', asked.name);
+  const driverName = asked.driver ?? 'bridge';
   const driver = getDriver(core.drivers, driverName);
+  checkCreateSpec(asked, driver.capabilities.scope);
+  if (asked.configOnly) return createConfigOnly(core, configOnlyRecord(asked));
+  const spec = await withConfigFrom(core, asked);
   const options = driver.normalizeOptions?.(spec.options ?? {}) ?? { ...(spec.options ?? {}) };
   if (!extra.predefined && options[DEFAULT_NETWORK_OPTION]) throw new InvalidArgumentError(`network ${spec.name}: option ${DEFAULT_NETWORK_OPTION} is reserved`);
   const net: Network = {
     id: randomHex(64), name: spec.name, driver: driverName, scope: driver.capabilities.scope, created: now(),
     ipv6: !!spec.ipv6, internal: !!spec.internal, options, labels: spec.labels ?? {}, ipam: [], info: { publishes: false, dns: false, staticAddresses: false, engineEndpoints: false, claims: {} }, driverData: {},
+    ...(spec.ipamOptions && Object.keys(spec.ipamOptions).length ? { ipamOptions: spec.ipamOptions } : {}),
+    ...(spec.attachable ? { attachable: true } : {}), ...(spec.configFrom ? { configFrom: spec.configFrom } : {}),
   };
   net.info = driver.validateNetwork(net);
   if (!driver.capabilities.needsIpam && spec.ipam?.length) throw new InvalidArgumentError(`driver ${driverName}: takes no --subnet`);
@@ -183,6 +189,16 @@ export async function createNetwork(core: Core, spec: NetworkSpec, extra: { defa
   return net;
 }
 
+/** Records a configuration-only network: no driver, no pools, no devices; the name is unique across stores. */
+async function createConfigOnly(core: Core, net: Network): Promise<Network> {
+  if (await nameTaken(core, net.name, core.local)) throw new ConflictError(`network with name ${net.name} already exists`);
+  await core.local.txn(async (t) => {
+    await claimName(t, net);
+    t.put(keys.network(net.id), net);
+  });
+  return net;
+}
+
 /** Removes a network's records and frees its pools. */
 async function forgetNetwork(core: Core, net: Network): Promise<void> {
   await networkStore(core, net).txn(async (t) => {
@@ -205,6 +221,7 @@ export async function deleteNetwork(core: Core, ref: string, opts: { reshaping?:
     if (!current) throw new NotFoundError(`network ${ref} not found`);
     // Another process is removing it (or still making it): one remover tears down, not two.
     if (current.transition) throw new ConflictError(`network ${current.name} is being ${current.transition === 'deleting' ? 'removed' : 'created'}`);
+    await checkConfigUnused(t, current);
     const eps = await networkEndpoints(t, current.id);
     if (eps.length) throw new ConflictError(`error while removing network: network ${current.name} id ${current.id} has active endpoints (${eps.map((e) => e.name).join(', ')})`);
     t.put(keys.network(current.id), { ...current, transition: 'deleting', transitionOwner: transitionOwner() });
@@ -229,12 +246,15 @@ export async function deleteNetwork(core: Core, ref: string, opts: { reshaping?:
   return net;
 }
 
-/** Deletes every user-defined network without endpoints; returns their names. */
-export async function pruneNetworks(core: Core): Promise<string[]> {
+/** Deletes every user-defined network without endpoints (that select allows); returns their names. */
+export async function pruneNetworks(core: Core, select: (net: Network) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const store of stores(core)) {
-    for (const { value } of await store.list<Network>('network/')) {
-      if (isPredefined(value) || (await networkEndpoints(store, value.id)).length) continue;
+    // Configuration networks last, once the networks configured from them are gone.
+    const nets = (await store.list<Network>('network/')).map((e) => e.value).sort((a, b) => Number(!!a.configOnly) - Number(!!b.configOnly));
+    for (const value of nets) {
+      if (isPredefined(value) || !select(withInfo(core, value)) || (await networkEndpoints(store, value.id)).length) continue;
+      if (value.configOnly && (await store.list<Network>('network/')).some((e) => e.value.configFrom === value.name)) continue;
       await deleteNetwork(core, value.id);
       removed.push(value.name);
     }

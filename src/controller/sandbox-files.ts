@@ -22,6 +22,23 @@ export function dnsOverrides(sb: Sandbox, config: DaemonConfig): DnsOverrides {
   return { servers: pick(sb.dns.servers, config.dns), search: pick(sb.dns.search, config['dns-search']), options: pick(sb.dns.options, config['dns-opts']) };
 }
 
+/**
+ * Hosts lines of a sandbox's legacy links, as Docker writes them: the linked sandbox's addresses on
+ * a network both share, answering to the alias, its hostname and (when the alias differs) its name.
+ * A linked sandbox that is gone, or no longer shares a network, is left out.
+ */
+async function linkHosts(core: Core, sb: Sandbox, networkIds: string[]): Promise<{ ip: string; names: string[] }[]> {
+  const out: { ip: string; names: string[] }[] = [];
+  for (const link of sb.links ?? []) {
+    const target = await core.local.get<Sandbox>(keys.sandbox(link.id));
+    const ep = target && (await sandboxEndpoints(core, target.id)).find((e) => networkIds.includes(e.networkId));
+    if (!target || !ep) continue;
+    const names = [link.alias, target.hostname, ...(link.alias !== target.name ? [target.name] : [])];
+    for (const cidr of [ep.ipv4, ep.ipv6]) if (cidr) out.push({ ip: cidr.split('/')[0], names });
+  }
+  return out;
+}
+
 /** Re-renders the three files of a sandbox (of the sandbox whose stack it shares, in container mode). */
 export async function refreshSandboxFiles(core: Core, sb: Sandbox): Promise<void> {
   const owner = sb.sharedWith ? (await core.local.get<Sandbox>(keys.sandbox(sb.sharedWith))) ?? sb : sb;
@@ -40,7 +57,8 @@ export async function refreshSandboxFiles(core: Core, sb: Sandbox): Promise<void
   const hostGateway = bridgeId ? (await core.local.get<Network>(keys.network(bridgeId)))?.ipam[0]?.gateway : undefined;
   const addresses = eps.flatMap((ep) => [ep.ipv4, ep.ipv6]).filter((a): a is string => !!a);
   writeSandboxFile(path.join(dir, 'hostname'), renderHostname(owner.hostname));
-  writeSandboxFile(path.join(dir, 'hosts'), renderHosts({ hostname: owner.hostname, name: owner.name, addresses, extraHosts: owner.extraHosts, hostGateway }));
+  const links = await linkHosts(core, owner, eps.map((e) => e.networkId));
+  writeSandboxFile(path.join(dir, 'hosts'), renderHosts({ hostname: owner.hostname, domainname: owner.domainname, name: owner.name, addresses, extraHosts: owner.extraHosts, hostGateway, links }));
   writeSandboxFile(path.join(dir, 'resolv.conf'), renderResolvConf({
     hostResolvConf, embeddedDns: nets.some((n) => servesDns(core, n)), overrides: dnsOverrides(owner, core.config), ipv6: eps.some((ep) => ep.ipv6),
   }));

@@ -4,13 +4,14 @@ import * as os from 'node:os';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
 import { family } from '../kernel/addr';
 import { loopbackUp } from '../kernel/netlink';
+import { setSysctl } from '../kernel/sysctl';
 import { createNetns, deleteNetns, netnsPath } from '../kernel/netns';
 import type { Sandbox, SandboxMode, Protocol } from '../model';
 import { randomHex, validateName } from '../names';
 import { keys, type StoreReader } from '../store/store';
 import { teardownAll, Undo } from '../undo';
 import { type Core, driverOf, findNetwork, findSandbox, networkById, now, sandboxDir, sandboxEndpoints } from './core';
-import { connect, type ConnectOptions, removeEndpoint } from './endpoint';
+import { connect, type ConnectOptions, disconnect, removeEndpoint } from './endpoint';
 import { refreshSandboxFiles } from './sandbox-files';
 
 /** Sandbox key of sandboxes that use the host's stack. */
@@ -31,6 +32,35 @@ export interface SandboxOptions extends ConnectOptions {
   expose?: string[];
   /** An existing network namespace to use (a CNI runtime's or an engine's); tsnet will not create or delete it. */
   netnsPath?: string;
+  /** Networks joined after the first (Docker 25's repeated --network), each with its own options. */
+  extraNetworks?: NetworkAttachment[];
+  /** --domainname. */
+  domainname?: string;
+  /** --sysctl: namespaced kernel parameters, net.* only. */
+  sysctls?: Record<string, string>;
+  /** Docker's legacy --link "name[:alias]": hosts entries for that sandbox (its address on a network both share). */
+  links?: string[];
+}
+
+/** One network a sandbox joins, with the options of its endpoint. */
+export interface NetworkAttachment extends ConnectOptions {
+  network: string;
+}
+
+/** An --expose value: "80", "53/udp", "8000-8010/tcp". */
+export function parseExpose(p: string): { port: number; protocol: Protocol }[] {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/.exec(p);
+  const [start, end] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [0, 0];
+  if (!m || start < 1 || end > 65535 || end < start) throw new InvalidArgumentError(`invalid --expose "${p}": expected PORT[-PORT][/PROTO]`);
+  const protocol = (m[3] ?? 'tcp') as Protocol;
+  return Array.from({ length: end - start + 1 }, (_, i) => ({ port: start + i, protocol }));
+}
+
+/** A --link value split into the linked sandbox and its alias (the name itself when none is given). */
+function parseLink(link: string): { name: string; alias: string } {
+  const m = /^\/?([^:/]+)(?::\/?([^:]+))?$/.exec(link);
+  if (!m) throw new InvalidArgumentError(`invalid --link "${link}": expected NAME[:ALIAS]`);
+  return { name: m[1], alias: m[2] ?? m[1] };
 }
 
 /** Checks every option that needs no state, before any side effect. */
@@ -42,7 +72,60 @@ function validateOptions(o: SandboxOptions): void {
     const i = h.indexOf(':');
     if (i < 1 || !family(h.slice(i + 1).replace(/^\[|\]$/g, ''))) throw new InvalidArgumentError(`invalid --add-host "${h}": expected NAME:IP`);
   }
-  for (const p of o.expose ?? []) if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p) || Number(p.split('/')[0]) < 1 || Number(p.split('/')[0]) > 65535) throw new InvalidArgumentError(`invalid --expose "${p}"`);
+  for (const p of o.expose ?? []) parseExpose(p);
+  if (o.domainname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/.test(o.domainname)) throw new InvalidArgumentError(`invalid domainname "${o.domainname}"`);
+  for (const key of Object.keys(o.sysctls ?? {})) {
+    if (!/^net\.[A-Za-z0-9_.\/-]+$/.test(key) || key.includes('..')) throw new InvalidArgumentError(`--sysctl ${key}: only network namespace sysctls (net.*) can be set on a sandbox`);
+  }
+  for (const l of o.links ?? []) parseLink(l);
+}
+
+/** Network modes that make a sandbox's only network: it cannot join others at creation (Docker's non-user-defined modes). */
+const ALONE = 'conflicting options: cannot attach both user-defined and non-user-defined network-modes';
+
+/** Checks the networks a sandbox joins at creation beyond the first; returns every network's id in order. */
+async function checkExtraNetworks(core: Core, mode: SandboxMode, first: string | undefined, extras: NetworkAttachment[]): Promise<string[]> {
+  const ids = first ? [first] : [];
+  if (!extras.length) return ids;
+  const user = async (id: string) => {
+    const net = await findNetwork(core, id);
+    return driverOf(core, net).capabilities.sandboxMode === 'own' && !net.info.predefined ? net.id : undefined;
+  };
+  if (mode !== 'own' || !first || !(await user(first))) throw new InvalidArgumentError(ALONE);
+  for (const e of extras) {
+    const id = await user(e.network);
+    if (!id) throw new InvalidArgumentError(ALONE);
+    if (ids.includes(id)) throw new InvalidArgumentError(`network "${e.network}" is specified multiple times`);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** The sandboxes --link names, each checked to share one of the networks the new sandbox joins. */
+async function resolveLinks(core: Core, links: string[], networkIds: string[]): Promise<NonNullable<Sandbox['links']>> {
+  const out: NonNullable<Sandbox['links']> = [];
+  for (const l of links) {
+    const { name, alias } = parseLink(l);
+    const target = await findSandbox(core.local, name).catch(() => { throw new NotFoundError(`--link ${l}: could not get sandbox for ${name}`); });
+    const shared = (await sandboxEndpoints(core, target.id)).some((e) => networkIds.includes(e.networkId));
+    if (!shared) throw new InvalidArgumentError(`--link ${l}: cannot link to ${name}, as it does not belong to the network of this sandbox`);
+    out.push({ id: target.id, name: target.name, alias });
+  }
+  return out;
+}
+
+/** Writes --sysctl values in the sandbox's namespace; a key the kernel does not have is the user's error. */
+function applySysctls(sb: Sandbox): void {
+  for (const [key, value] of Object.entries(sb.sysctls ?? {})) {
+    try {
+      setSysctl(key, value, sb.key);
+    } catch (err) {
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ENOENT') throw new InvalidArgumentError(`--sysctl ${key}: no such network sysctl`);
+      if (code === 'EINVAL') throw new InvalidArgumentError(`--sysctl ${key}=${value}: invalid value`);
+      throw err;
+    }
+  }
 }
 
 /** Resolves --network into a mode, the network to join, and the sandbox whose stack is shared. */
@@ -67,13 +150,19 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
   if (mode === 'container' && (o.publish?.length || o.publishAll || o.ports?.length)) throw new ConflictError('conflicting options: port publishing and the container type network mode');
   if (o.netnsPath && (mode === 'host' || mode === 'container')) throw new InvalidArgumentError(`conflicting options: a namespace path cannot be used with the ${mode} network mode`);
   if (o.netnsPath && !fs.existsSync(o.netnsPath)) throw new NotFoundError(`network namespace ${o.netnsPath}: does not exist`);
+  if (o.sysctls && Object.keys(o.sysctls).length && (mode === 'host' || mode === 'container')) {
+    throw new InvalidArgumentError(`--sysctl ${Object.keys(o.sysctls)[0]}: not allowed with the ${mode} network mode (the stack is not the sandbox's own)`);
+  }
+  const networkIds = await checkExtraNetworks(core, mode, network, o.extraNetworks ?? []);
+  const links = await resolveLinks(core, o.links ?? [], networkIds);
   const id = randomHex(64);
   const sb: Sandbox = {
     id, name: o.name, hostname: o.hostname ?? (mode === 'host' ? os.hostname() : id.slice(0, 12)), mode,
     key: mode === 'host' ? HOST_KEY : mode === 'container' ? shared!.key : o.netnsPath ?? netnsPath(`tsnet-${id.slice(0, 12)}`),
     sharedWith: shared?.id, external: o.netnsPath ? true : undefined, dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOptions ?? [] },
-    extraHosts: o.addHost ?? [], exposed: (o.expose ?? []).map((p) => ({ port: Number(p.split('/')[0]), protocol: (p.split('/')[1] ?? 'tcp') as Protocol })), created: now(),
+    extraHosts: o.addHost ?? [], exposed: (o.expose ?? []).flatMap(parseExpose), created: now(),
     networkMode: o.network === null ? undefined : o.network ?? 'bridge',
+    ...(o.domainname ? { domainname: o.domainname } : {}), ...(o.sysctls && Object.keys(o.sysctls).length ? { sysctls: o.sysctls } : {}), ...(links.length ? { links } : {}),
   };
   const undo = new Undo();
   try {
@@ -93,8 +182,13 @@ export async function createSandbox(core: Core, o: SandboxOptions): Promise<Sand
       await loopbackUp(sb.key);
     }
     undo.push('sandbox files', () => fs.rmSync(sandboxDir(core, sb.id), { recursive: true, force: true }));
-    if (network) await connect(core, network, sb.id, o);
-    else await refreshSandboxFiles(core, sb);
+    const joins = [...(network ? [{ ...o, network }] : []), ...(o.extraNetworks ?? [])];
+    for (const [i, att] of joins.entries()) {
+      await connect(core, networkIds[i] ?? att.network, sb.id, att);
+      undo.push(`connect ${att.network}`, async () => { await disconnect(core, networkIds[i] ?? att.network, sb.id, { force: true }); });
+    }
+    if (!joins.length) await refreshSandboxFiles(core, sb);
+    applySysctls(sb);
     undo.commit();
     return sb;
   } catch (err) {

@@ -297,6 +297,18 @@ export interface FirewallPolicy {
  */
 export function createFirewall(opts: { backend?: BackendName; policy?: FirewallPolicy } = {}): Firewall {
   if (opts.policy?.enabled === false) return new DisabledFirewall();
-  const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined) ?? defaultBackend();
-  return new KernelFirewall(createBackend(name), { ...KERNEL_DEPS, ipv6: opts.policy?.ipv6, ipForward: opts.policy?.ipForward });
+  const name = opts.backend ?? (process.env.TSNET_FIREWALL_BACKEND as BackendName | undefined);
+  return new KernelFirewall(name ? createBackend(name) : detectedBackend(), { ...KERNEL_DEPS, ipv6: opts.policy?.ipv6, ipForward: opts.policy?.ipForward });
+}
+
+/** The default backend, detected (a PATH search) on first use: read-only commands never touch the firewall. */
+function detectedBackend(): FirewallBackend {
+  let real: FirewallBackend | undefined;
+  const get = () => (real ??= createBackend(defaultBackend()));
+  return new Proxy({} as FirewallBackend, {
+    get(_target, key) {
+      const value = (get() as unknown as Record<PropertyKey, unknown>)[key];
+      return typeof value === 'function' ? value.bind(get()) : value;
+    },
+  });
 }

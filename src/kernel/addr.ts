@@ -1,10 +1,34 @@
 /** Address and CIDR helpers shared by the kernel layer, IPAM and drivers (pure, no I/O). */
-import * as net from 'node:net';
 import { InvalidArgumentError } from '../errors';
 
-/** Address family of an IP literal: 4, 6, or 0 when it is not one. */
+/** A dotted-quad IPv4 literal, no leading zeros (as node:net's isIPv4). */
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)){3}$/;
+const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+
+/** Whether s is an IPv6 literal as node:net's isIPv6 reads one (embedded IPv4 tail, %zone). */
+function isIpv6(s: string): boolean {
+  const zone = s.indexOf('%');
+  if (zone >= 0) {
+    if (!/^[0-9a-zA-Z\-.:]+$/.test(s.slice(zone + 1))) return false;
+    s = s.slice(0, zone);
+  }
+  if (s.includes('.')) {
+    const tail = s.lastIndexOf(':');
+    if (tail < 0 || !IPV4.test(s.slice(tail + 1))) return false;
+    s = `${s.slice(0, tail + 1)}0:0`;
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.map((h) => (h === '' ? [] : h.split(':')));
+  if (!groups.flat().every((g) => HEXTET.test(g))) return false;
+  const n = groups.flat().length;
+  return halves.length === 2 ? n <= 7 : n === 8;
+}
+
+/** Address family of an IP literal: 4, 6, or 0 when it is not one (node:net's isIP, without loading node:net). */
 export function family(ip: string): 0 | 4 | 6 {
-  return net.isIP(ip) as 0 | 4 | 6;
+  if (IPV4.test(ip)) return 4;
+  return isIpv6(ip) ? 6 : 0;
 }
 
 /** Splits "addr/len" into its parts; throws on anything else. */

@@ -15,6 +15,7 @@ interface Libc {
   umount2(target: string, flags: number): number;
   gettid(): number;
   sethostname(name: string, len: number): number;
+  setdomainname(name: string, len: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
@@ -38,6 +39,7 @@ export function libc(): Libc {
     umount2: lib.func('int umount2(const char *tgt, int flags)'),
     gettid: lib.func('int gettid(void)'),
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+    setdomainname: lib.func('int setdomainname(const char *name, size_t len)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),

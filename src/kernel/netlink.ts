@@ -5,7 +5,7 @@
  * call has a timeout, and no native code calls back into JavaScript. Methods return promises for
  * the callers' sake; the kernel work is done by the time they return.
  */
-import { NotFoundError } from '../errors';
+import { InternalError, NotFoundError } from '../errors';
 import { macToBuffer } from './addr';
 import * as address from './rtnetlink/address';
 import type { AddrInfo } from './rtnetlink/address';
@@ -18,6 +18,7 @@ import type { FdbInfo, NeighInfo } from './rtnetlink/neigh';
 import type { Request } from './rtnetlink/nlmsg';
 import * as route from './rtnetlink/route';
 import type { RouteInfo, RouteSpec } from './rtnetlink/route';
+import { switchedNetns } from './netns';
 import { RtnlSocket } from './rtnetlink/socket';
 
 export type { AddrInfo, BridgePortOptions, FdbInfo, IpvlanOptions, LinkInfo, MacvlanOptions, NeighInfo, RouteInfo, VxlanOptions };
@@ -29,11 +30,31 @@ export function isNotFound(err: unknown): boolean {
 
 /** rtnetlink operations in one namespace. */
 export class NetlinkHandle {
-  private constructor(private readonly sock: RtnlSocket, readonly nsPath?: string) {}
+  private constructor(private readonly sock: Pick<RtnlSocket, 'request' | 'dump' | 'close'>, readonly nsPath?: string) {}
 
   /** A handle in the namespace at nsPath, or in the process's own namespace when nsPath is undefined. */
   static open(nsPath?: string, opts: { timeoutMs?: number } = {}): NetlinkHandle {
     return new NetlinkHandle(RtnlSocket.open(nsPath, opts.timeoutMs), nsPath);
+  }
+
+  /**
+   * A handle in the process's own namespace whose socket opens on first use: a read-only command
+   * that never asks the kernel anything does not load the socket layer (koffi) at all.
+   */
+  static openLazy(opts: { timeoutMs?: number } = {}): NetlinkHandle {
+    let sock: RtnlSocket | undefined;
+    let closed = false;
+    const get = (): RtnlSocket => {
+      if (closed) throw new InternalError('netlink: socket used after close');
+      // A socket keeps the namespace it is made in: never make the host's inside a switch.
+      if (!sock && switchedNetns()) throw new InternalError('netlink: host socket first used inside a namespace switch');
+      return (sock ??= RtnlSocket.open(undefined, opts.timeoutMs));
+    };
+    return new NetlinkHandle({
+      request: (what, req) => get().request(what, req),
+      dump: (what, req) => get().dump(what, req),
+      close: () => { closed = true; sock?.close(); },
+    });
   }
 
   /** Closes the socket; calls after it fail with an InternalError. */

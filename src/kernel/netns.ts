@@ -25,6 +25,11 @@ export function netnsPath(name: string): string {
   return path.join(NETNS_RUN_DIR, name);
 }
 
+/** Whether the thread is inside withNetns now (in another namespace than its own). */
+export function switchedNetns(): boolean {
+  return depth > 0;
+}
+
 /** Runs fn with the calling thread inside the namespace at nsPath; fn must be synchronous. */
 export function withNetns<T>(nsPath: string, fn: () => T): T {
   // Nested calls would lose the outer namespace on return; the lock is the call depth.

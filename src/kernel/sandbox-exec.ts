@@ -2,7 +2,7 @@
  * Entry point that runs a command inside a sandbox, started by `tsnet sandbox exec` under
  * `unshare --mount --uts --propagation private`: it bind-mounts the sandbox's resolv.conf, hosts and
  * hostname over /etc, sets the hostname, enters the network namespace and runs the command.
- * argv: KEY FILES_DIR HOSTNAME -- CMD [ARGS…]   (KEY "host" keeps the host's stack)
+ * argv: KEY FILES_DIR HOSTNAME [DOMAINNAME] -- CMD [ARGS…]   (KEY "host" keeps the host's stack)
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,10 +13,10 @@ import { withNetns } from './netns';
 
 function main(argv: string[]): number {
   const sep = argv.indexOf('--');
-  const [key, filesDir, hostname] = argv.slice(0, sep);
+  const [key, filesDir, hostname, domainname] = argv.slice(0, sep);
   const cmd = argv.slice(sep + 1);
-  if (sep !== 3 || !cmd.length) {
-    process.stderr.write('usage: sandbox-exec KEY FILES_DIR HOSTNAME -- CMD [ARGS…]\n');
+  if ((sep !== 3 && sep !== 4) || !cmd.length) {
+    process.stderr.write('usage: sandbox-exec KEY FILES_DIR HOSTNAME [DOMAINNAME] -- CMD [ARGS…]\n');
     return 2;
   }
   const c = libc();
@@ -25,6 +25,7 @@ function main(argv: string[]): number {
     if (fs.existsSync(src) && fs.existsSync(`/etc/${file}`)) check(c.mount(src, `/etc/${file}`, null, MS_BIND, null), `bind ${file}`);
   }
   check(c.sethostname(hostname, Buffer.byteLength(hostname)), 'sethostname');
+  if (domainname) check(c.setdomainname(domainname, Buffer.byteLength(domainname)), 'setdomainname');
   // spawnSync forks from this (the main) thread, so the child is born inside the namespace.
   const run = () => spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit' });
   const r = key === 'host' ? run() : withNetns(key, run);

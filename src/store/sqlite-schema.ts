@@ -44,6 +44,8 @@ export const SCHEMA_VERSION = 1;
 
 /** Creates or migrates the tables; throws when the file was written by a newer release. */
 export function migrate(db: Database.Database): void {
+  // Current already (the schema and its version are written in one transaction): no write lock, no write.
+  if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
   db.transaction(() => {
     db.exec(BASE);
     const version = db.pragma('user_version', { simple: true }) as number;

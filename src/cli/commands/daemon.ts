@@ -5,11 +5,17 @@
  * services, runDaemon starts and stops them.
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS, startDockerPlugin } from '../../../plugins/docker';
-import { checkDaemonConfig, type ConfigReport, type DaemonConfig, type DaemonRole, defaultStateDir, describe, ignoredKeysLine, InvalidArgumentError, readDaemonConfig, type ResidentService, runDaemon, runDaemonRole, superviseDaemon } from '../../index';
+import { DEFAULT_SOCKET, driverSocketPath, SECOND_DRIVERS } from '../../../plugins/docker/constants';
+import type { ConfigReport, DaemonConfig, DaemonRole, ResidentService } from '../../index';
+// The daemon's own log lines go to its stderr, never into a command the CLI socket runs (io.ts).
+import { out } from '../io';
+import { core, invalid } from '../lazy';
+
+/** The Docker plugin, loaded when the daemon starts it (every other command would pay for loading it). */
+const dockerPlugin = () => require('../../../plugins/docker') as typeof import('../../../plugins/docker');
 
 interface DaemonFlags {
-  dockerSocket: string; dockerPlugin: boolean; cni: boolean; netavark: boolean; role?: DaemonRole | 'all'; supervisor?: string;
+  dockerSocket: string; dockerPlugin: boolean; cni: boolean; netavark: boolean; cliSocket: boolean; role?: DaemonRole | 'all'; supervisor?: string;
   clusterStore?: string; clusterAdvertise?: string; clusterStoreOpt: string[]; validate?: boolean; configFile?: string;
 }
 
@@ -20,12 +26,13 @@ function daemonConfig(f: DaemonFlags): DaemonConfig {
 
 /** daemonConfig with what the daemon says about the file (keys it ignores, keys it takes differently). */
 function daemonConfigReport(f: DaemonFlags): ConfigReport {
+  const { checkDaemonConfig, readDaemonConfig } = core();
   const file = readDaemonConfig();
   const base = file.config;
   const opts = { ...(base['cluster-store-opts'] ?? {}) };
   for (const kv of f.clusterStoreOpt) {
     const i = kv.indexOf('=');
-    if (i < 1) throw new InvalidArgumentError(`--cluster-store-opt "${kv}": expected key=value`);
+    if (i < 1) throw invalid(`--cluster-store-opt "${kv}": expected key=value`);
     opts[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const merged: Record<string, unknown> = { ...base };
@@ -38,7 +45,7 @@ function daemonConfigReport(f: DaemonFlags): ConfigReport {
 
 /** Says, in one line each, which keys the daemon leaves to dockerd and which it takes differently. */
 function sayAboutConfig(report: ConfigReport): void {
-  for (const line of [ignoredKeysLine(report), ...report.notes]) if (line) process.stderr.write(`tsnet daemon: ${line}\n`);
+  for (const line of [core().ignoredKeysLine(report), ...report.notes]) if (line) process.stderr.write(`tsnet daemon: ${line}\n`);
 }
 
 /** The flags a child passes on unchanged. */
@@ -56,6 +63,7 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
   if (!f.dockerPlugin) argv.push('--no-docker-plugin');
   if (!f.cni) argv.push('--no-cni');
   if (!f.netavark) argv.push('--no-netavark');
+  if (!f.cliSocket) argv.push('--no-cli-socket');
   return [...argv, ...clusterArgv(f)];
 }
 
@@ -64,15 +72,16 @@ function childArgv(f: DaemonFlags, stateDir: string | undefined, role: DaemonRol
  * line and the running config stays.
  */
 function onReload(f: DaemonFlags, take: (next: DaemonConfig) => Promise<void> | void): void {
+  const { describe } = core();
   process.on('SIGHUP', () => {
     let next: DaemonConfig;
     try {
       next = daemonConfig(f);
-    } catch (err) {
-      process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}; keeping the running config\n`);
+    } catch (e) {
+      process.stderr.write(`tsnet daemon: SIGHUP: ${describe(e)}; keeping the running config\n`);
       return;
     }
-    void Promise.resolve(take(next)).catch((err) => process.stderr.write(`tsnet daemon: SIGHUP: ${describe(err)}\n`));
+    void Promise.resolve(take(next)).catch((e) => process.stderr.write(`tsnet daemon: SIGHUP: ${describe(e)}\n`));
   });
 }
 
@@ -86,7 +95,7 @@ function untilSignal(): Promise<void> {
 /** The Docker network and IPAM plugin on socketPath, over the daemon's controller. */
 function dockerPluginService(socketPath: string): ResidentService {
   // Named so the daemon's report reads "docker plugin not started: …", as before services were composed.
-  return { name: 'docker plugin', start: ({ controller }) => startDockerPlugin({ controller, socketPath }) };
+  return { name: 'docker plugin', start: ({ controller }) => dockerPlugin().startDockerPlugin({ controller, socketPath }) };
 }
 
 /**
@@ -95,7 +104,7 @@ function dockerPluginService(socketPath: string): ResidentService {
  */
 function dockerDriverService(mainSocket: string, driver: string): ResidentService {
   const socketPath = driverSocketPath(mainSocket, driver);
-  return { name: `docker ${driver} plugin`, start: ({ controller }) => startDockerPlugin({ controller, socketPath, driver }) };
+  return { name: `docker ${driver} plugin`, start: ({ controller }) => dockerPlugin().startDockerPlugin({ controller, socketPath, driver }) };
 }
 
 /** The CNI socket the tsnet-cni shim hands its commands to. */
@@ -121,13 +130,25 @@ function netavarkService(): ResidentService {
   };
 }
 
+/** The socket the thin `tsnet` client hands its commands to. */
+function cliService(): ResidentService {
+  return {
+    name: 'CLI socket',
+    async start({ controller }) {
+      const { startCliServer } = await import('../server');
+      return startCliServer({ controller });
+    },
+  };
+}
+
 /** The services the flags ask for; the Docker plugins first (bridge and IPAM, then macvlan), so they stop last. */
 function services(f: DaemonFlags): ResidentService[] {
-  const out: ResidentService[] = [];
-  if (f.dockerPlugin) out.push(dockerPluginService(f.dockerSocket), ...SECOND_DRIVERS.map((d) => dockerDriverService(f.dockerSocket, d)));
-  if (f.cni) out.push(cniService());
-  if (f.netavark) out.push(netavarkService());
-  return out;
+  const list: ResidentService[] = [];
+  if (f.dockerPlugin) list.push(dockerPluginService(f.dockerSocket), ...SECOND_DRIVERS.map((d) => dockerDriverService(f.dockerSocket, d)));
+  if (f.cni) list.push(cniService());
+  if (f.netavark) list.push(netavarkService());
+  if (f.cliSocket) list.push(cliService());
+  return list;
 }
 
 /** Registers `daemon`. */
@@ -139,18 +160,20 @@ export function registerDaemonCommand(program: Command): void {
     .option('--validate', 'check the daemon config (daemon.json and flags) and exit: 0 when valid, 2 with the errors')
     .option('--config-file <path>', 'daemon config file (default: $TSNET_CONFIG, then /etc/tsnet/daemon.json)')
     .option('--no-netavark', 'do not serve podman\'s netavark calls for tsnet-netavark on <state-dir>/netavark.sock')
+    .option('--no-cli-socket', 'do not serve tsnet commands for the thin client on <state-dir>/cli.sock')
     .option('--cluster-store <url>', 'cluster store (overrides daemon.json): etcd://host:port[,host:port…][/prefix]')
     .option('--cluster-advertise <addr>', 'this host\'s address or interface[:port] in the cluster')
     .option('--cluster-store-opt <key=value>', 'kv.cacertfile, kv.certfile, kv.keyfile, discovery.ttl, discovery.heartbeat (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .addOption(new Option('--role <role>', 'run one part only: resolver, services, or all in one process (default: a supervisor running resolver and services as two processes)').choices(['resolver', 'services', 'all']))
     .addOption(new Option('--supervisor <pid>', 'pid of the supervising daemon (set by the supervisor)').hideHelp())
     .action(async (f: DaemonFlags, cmd: Command) => {
+      const { defaultStateDir, runDaemon, runDaemonRole, superviseDaemon } = core();
       const root = cmd.parent!.opts<{ stateDir?: string }>();
       // Through the environment, so the supervised children and every controller read the same file.
       if (f.configFile) process.env.TSNET_CONFIG = f.configFile;
       if (f.validate) {
         sayAboutConfig(daemonConfigReport(f));
-        process.stdout.write('configuration OK\n');
+        out('configuration OK\n');
         return;
       }
       // DNS must keep working when a service cannot start: another daemon (another state directory)

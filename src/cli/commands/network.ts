@@ -1,19 +1,26 @@
 /** Network verbs: create, ls, inspect, rm, prune — shaped like `docker network`. */
 import type { Command } from 'commander';
-import { contains, InvalidArgumentError, type IpamConfig, type Network } from '../../index';
+import type { Controller, IpamConfig, Network, NetworkSpec } from '../../index';
 import { collect, inspectEach, keyValues, printJson, withController } from '../common';
+import { listFilter, type ListedNetwork, needsUse, pruneFilter } from '../filters';
 import { NETWORK_LIST, networkRow, type NetworkView } from '../format/contexts';
 import { inspectPrinter, listPrinter } from '../format/hooks';
 import { NETWORK_RESOURCE } from '../format/types';
+import { out } from '../io';
+import { core, invalid } from '../lazy';
 
-interface CreateFlags { driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[] }
+interface CreateFlags {
+  driver: string; subnet: string[]; gateway: string[]; ipRange: string[]; auxAddress: string[]; ipv6?: boolean; internal?: boolean; opt: string[]; label: string[];
+  ipamDriver?: string; ipamOpt: string[]; attachable?: boolean; scope?: 'local' | 'global'; configOnly?: boolean; configFrom?: string;
+}
 
 /** Pairs --gateway, --ip-range and --aux-address with the --subnet containing them, as Docker does. */
 export function ipamConfigs(f: Pick<CreateFlags, 'subnet' | 'gateway' | 'ipRange' | 'auxAddress'>): IpamConfig[] {
   const configs: IpamConfig[] = f.subnet.map((subnet) => ({ subnet }));
   const owner = (ip: string, what: string) => {
+    const { contains } = core();
     const c = configs.find((x) => { try { return contains(x.subnet!, ip.split('/')[0]); } catch { return false; } });
-    if (!c) throw new InvalidArgumentError(`${what} ${ip} is not in any --subnet${configs.length ? ` (${f.subnet.join(', ')})` : ''}`);
+    if (!c) throw invalid(`${what} ${ip} is not in any --subnet${configs.length ? ` (${f.subnet.join(', ')})` : ''}`);
     return c;
   };
   for (const g of f.gateway) owner(g, 'gateway').gateway = g;
@@ -36,28 +43,20 @@ function addCreate(parent: Command, name: string): void {
     .option('--internal', 'no access to or from the outside')
     .option('-o, --opt <key=value>', 'driver option (repeatable)', collect, [])
     .option('--label <key=value>', 'label (repeatable)', collect, [])
+    .option('--ipam-driver <driver>', 'IPAM driver: default (the only one)')
+    .option('--ipam-opt <key=value>', 'IPAM driver option, shown in IPAM.Options (repeatable)', collect, [])
+    .option('--attachable', 'accepted and recorded, as Docker: every tsnet network takes sandboxes')
+    .option('--scope <scope>', 'local or global; must be the driver\'s scope')
+    .option('--config-only', 'only hold configuration (subnets, options) for networks created --config-from it')
+    .option('--config-from <network>', 'take subnets, IPv6 and options from this configuration-only network')
     .action(async (netName: string, f: CreateFlags, cmd: Command) => {
-      const spec = { name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label') };
+      const spec: NetworkSpec = {
+        name: netName, driver: f.driver, ipam: ipamConfigs(f), ipv6: !!f.ipv6, internal: !!f.internal, options: keyValues(f.opt, '--opt'), labels: keyValues(f.label, '--label', { bare: true }),
+        ipamDriver: f.ipamDriver, ipamOptions: keyValues(f.ipamOpt, '--ipam-opt'), attachable: f.attachable, scope: f.scope, configOnly: f.configOnly, configFrom: f.configFrom,
+      };
       const net = await withController(cmd, (c) => c.createNetwork(spec));
-      process.stdout.write(net.id + '\n');
+      out(net.id + '\n');
     });
-}
-
-/** Whether a network passes every --filter (name=, id=, driver=, label=, scope=, type=). */
-function matches(net: Network, filters: string[]): boolean {
-  return filters.every((f) => {
-    const [k, v = ''] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-    switch (k) {
-      case 'name': return net.name.includes(v);
-      case 'id': return net.id.startsWith(v);
-      case 'driver': return net.driver === v;
-      case 'scope': return net.scope === v;
-      // The driver says which networks are predefined: a face does not read option keys.
-      case 'type': return (v === 'builtin') === !!net.info.predefined;
-      case 'label': { const [lk, lv] = v.split('='); return lk in net.labels && (lv === undefined || net.labels[lk] === lv); }
-      default: throw new InvalidArgumentError(`invalid filter "${f}": known keys are name, id, driver, scope, type, label`);
-    }
-  });
 }
 
 /** The fields of `docker network ls` a network row shows. */
@@ -68,14 +67,20 @@ function lsView(n: Network): NetworkView {
 function addLs(parent: Command, name: string): void {
   parent.command(name).alias('list').description('list networks')
     .option('-q, --quiet', 'only network ids')
-    .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label', collect, [])
+    .option('-f, --filter <key=value>', 'filter (repeatable): name, id, driver, scope, type, label, dangling', collect, [])
     .option('--format <format>', 'table (default), json, or a Go template: \'table {{.ID}}\\t{{.Name}}\' (fields ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt)')
     .option('--no-trunc', 'full ids')
     .action(async (f: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }, cmd: Command) => {
+      // Both checked before anything is read: a bad filter or template exits 2 at once.
+      const keep = listFilter(f.filter);
       const print = f.quiet ? undefined : listPrinter(f.format ?? 'table', NETWORK_LIST);
-      const nets = await withController(cmd, async (c) => (await c.listNetworks()).filter((n) => matches(n, f.filter)), { readOnly: true });
+      const nets = await withController(cmd, async (c) => {
+        const listed: ListedNetwork[] = [];
+        for (const net of await c.listNetworks()) listed.push({ net, inUse: needsUse(f.filter) && (await c.networkEndpoints(net.id)).length > 0 });
+        return listed.filter(keep).map((l) => l.net);
+      }, { readOnly: true });
       if (print) print(nets.map((n) => networkRow(lsView(n), f.trunc)));
-      else for (const n of nets) process.stdout.write((f.trunc ? n.id.slice(0, 12) : n.id) + '\n');
+      else for (const n of nets) out((f.trunc ? n.id.slice(0, 12) : n.id) + '\n');
     });
 }
 
@@ -90,22 +95,40 @@ function addInspect(parent: Command, name: string): void {
 
 function addRm(parent: Command, name: string): void {
   parent.command(`${name} <network...>`).alias('remove').description('remove networks (refused while sandboxes are attached)')
-    .action(async (refs: string[], _f: unknown, cmd: Command) => {
+    .option('-f, --force', 'disconnect attached sandboxes first, and do not fail when a network does not exist')
+    .action(async (refs: string[], f: { force?: boolean }, cmd: Command) => {
       await withController(cmd, async (c) => {
         for (const r of refs) {
+          if (f.force && !(await forceDisconnect(c, r))) continue;
           await c.deleteNetwork(r);
-          process.stdout.write(r + '\n');
+          out(r + '\n');
         }
       });
     });
 }
 
+/** rm -f's first step: disconnects every sandbox from network ref; false when there is no such network. */
+async function forceDisconnect(c: Controller, ref: string): Promise<boolean> {
+  let eps;
+  try {
+    eps = await c.networkEndpoints(ref);
+  } catch (err) {
+    if (err instanceof core().NotFoundError) return false;
+    throw err;
+  }
+  // Endpoints an engine owns (no tsnet sandbox) stay, and the removal then names them.
+  for (const ep of eps) await c.disconnect(ref, ep.sandboxId, { force: true }).catch((err) => { if (!(err instanceof core().NotFoundError)) throw err; });
+  return true;
+}
+
 function addPrune(parent: Command, name: string): void {
   parent.command(name).description('remove every unused user-defined network')
     .option('-f, --force', 'do not prompt (tsnet never prompts; accepted for docker compatibility)')
-    .action(async (_f: unknown, cmd: Command) => {
-      const removed = await withController(cmd, (c) => c.pruneNetworks());
-      if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
+    .option('--filter <key=value>', 'only networks created before until=<duration|time>, with label=<key>[=<value>], without label!=<key>[=<value>] (repeatable)', collect, [])
+    .action(async (f: { filter: string[] }, cmd: Command) => {
+      const keep = pruneFilter(f.filter);
+      const removed = await withController(cmd, (c) => c.pruneNetworks(keep));
+      if (removed.length) out(`Deleted Networks:\n${removed.join('\n')}\n`);
     });
 }
 

@@ -1,18 +1,29 @@
 /** Sandbox verbs for administrators: create, ls, inspect, rm, exec; and `run`, the one-line form. */
-import type { Command } from 'commander';
-import { type SandboxOptions } from '../../index';
-import { collect, inspectEach, printJson, printTable, withController } from '../common';
+import { type Command, Option } from 'commander';
+import type { SandboxOptions } from '../../index';
+import { collect, inspectEach, keyValues, printJson, printTable, withController } from '../common';
 import { SANDBOX_LIST, sandboxRow, type SandboxView } from '../format/contexts';
 import { inspectPrinter, listPrinter } from '../format/hooks';
 import { SANDBOX_JSON } from '../format/types';
+import { out } from '../io';
+import { networkAttachments } from '../network-flag';
 
-interface SandboxFlags { publish: string[]; publishAll?: boolean; hostname?: string; network?: string; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string }
+interface SandboxFlags {
+  publish: string[]; publishAll?: boolean; hostname?: string; domainname?: string; network: string[]; ip?: string; ip6?: string; alias: string[]; dns: string[]; dnsSearch: string[];
+  dnsOpt: string[]; addHost: string[]; expose: string[]; macAddress?: string; linkLocalIp: string[]; sysctl: string[]; link: string[];
+}
 
 /** Adds the options shared by `sandbox create` and `run`. */
 function sandboxOptions(cmd: Command): Command {
   return cmd
     .option('--hostname <name>', 'hostname inside the sandbox')
-    .option('--network <net>', 'network, host, none or container:<sandbox> (default: bridge)')
+    .option('--domainname <name>', 'domain name inside the sandbox (hosts: hostname.domainname)')
+    .option('--network <net>', 'network, host, none or container:<sandbox> (default: bridge); repeatable; long form name=NET,alias=A,ip=IP,ip6=IP,mac-address=M,link-local-ip=IP,driver-opt=K=V', collect, [])
+    // Docker's alias, into the same list so the order of --network and --net is kept.
+    .addOption(new Option('--net <net>').hideHelp().argParser((v: string) => {
+      cmd.setOptionValue('network', [...(cmd.getOptionValue('network') as string[]), v]);
+      return undefined;
+    }))
     .option('--ip <ipv4>', 'static IPv4 address on the network')
     .option('--ip6 <ipv6>', 'static IPv6 address on the network')
     .option('--alias <name>', 'DNS alias on the network (repeatable)', collect, [])
@@ -21,13 +32,21 @@ function sandboxOptions(cmd: Command): Command {
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
     .option('--dns-opt <option>', 'resolver option (repeatable)', collect, [])
     .option('--add-host <name:ip>', 'extra hosts entry (repeatable)', collect, [])
-    .option('--expose <port[/proto]>', 'expose a port (repeatable)', collect, [])
+    .option('--link <name[:alias]>', 'hosts entry for another sandbox on a shared network, as Docker\'s legacy links (repeatable)', collect, [])
+    .option('--link-local-ip <ip>', 'extra address on the first network\'s interface (repeatable)', collect, [])
+    .option('--sysctl <key=value>', 'network namespace sysctl, e.g. net.ipv4.ip_forward=1 (repeatable)', collect, [])
+    .option('--expose <port[-port][/proto]>', 'expose a port or a range (repeatable)', collect, [])
     .option('-p, --publish <spec>', 'publish a port: [ip:][hostPort:]containerPort[/proto], ranges allowed (repeatable)', collect, [])
     .option('-P, --publish-all', 'publish every exposed port on a random host port');
 }
 
 function toOptions(name: string, f: SandboxFlags): SandboxOptions {
-  return { name, hostname: f.hostname, network: f.network, ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose, publish: f.publish, publishAll: f.publishAll };
+  const wide = { ip: f.ip, ip6: f.ip6, aliases: f.alias, mac: f.macAddress, linkLocalIps: f.linkLocalIp };
+  const [first, ...extraNetworks] = networkAttachments(f.network, wide);
+  return {
+    name, hostname: f.hostname, domainname: f.domainname, ...(first ?? wide), dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOpt, addHost: f.addHost, expose: f.expose,
+    publish: f.publish, publishAll: f.publishAll, extraNetworks, sysctls: keyValues(f.sysctl, '--sysctl'), links: f.link,
+  };
 }
 
 /** Registers `sandbox …` and `run`. */
@@ -36,7 +55,7 @@ export function registerSandboxCommands(program: Command): void {
   sandboxOptions(sandbox.command('create <name>').description('create a sandbox and connect it to its network'))
     .action(async (name: string, f: SandboxFlags, cmd: Command) => {
       const sb = await withController(cmd, (c) => c.createSandbox(toOptions(name, f)));
-      process.stdout.write(sb.id + '\n');
+      out(sb.id + '\n');
     });
   sandbox.command('ls').alias('list').description('list sandboxes')
     .option('-q, --quiet', 'only ids')
@@ -58,7 +77,7 @@ export function registerSandboxCommands(program: Command): void {
         }
         return out;
       }, { readOnly: true });
-      if (f.quiet) for (const r of rows) process.stdout.write(r[0] + '\n');
+      if (f.quiet) for (const r of rows) out(r[0] + '\n');
       else printTable(['SANDBOX ID', 'NAME', 'STACK', 'IPV4'], rows);
     });
   sandbox.command('inspect <sandbox...>').description('show sandboxes as JSON, shaped like docker inspect')
@@ -69,7 +88,7 @@ export function registerSandboxCommands(program: Command): void {
     });
   sandbox.command('rm <sandbox...>').alias('remove').description('remove sandboxes and their endpoints')
     .action(async (refs: string[], _f: unknown, cmd: Command) => {
-      await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); process.stdout.write(r + '\n'); } });
+      await withController(cmd, async (c) => { for (const r of refs) { await c.deleteSandbox(r); out(r + '\n'); } });
     });
   sandbox.command('exec <sandbox> <command...>').description('run a command inside a sandbox: tsnet sandbox exec NAME -- CMD…')
     .action(async (ref: string, argv: string[], _f: unknown, cmd: Command) => {

@@ -1,6 +1,7 @@
 /** `tsnet system gc`: reconcile on demand what every state-changing command and the daemon reconcile on their own. */
 import type { Command } from 'commander';
 import { withController } from '../common';
+import { out } from '../io';
 
 /** Registers `system gc`. */
 export function registerSystemCommands(program: Command): void {
@@ -11,9 +12,9 @@ export function registerSystemCommands(program: Command): void {
       // Opened without the reconciling a state-changing open does, so gc itself finds (and reports) what was wrong.
       const fixed = await withController(cmd, (c) => c.gc(), { readOnly: true });
       if (f.format === 'json') {
-        process.stdout.write(JSON.stringify(fixed) + '\n');
+        out(JSON.stringify(fixed) + '\n');
         return;
       }
-      process.stdout.write(`sandboxes removed: ${fixed.sandboxesRemoved.join(' ') || '-'}\nhalf-made endpoints removed: ${fixed.endpointsRemoved.join(' ') || '-'}\nfirewall re-applied: ${fixed.firewallReapplied.join(' ') || '-'}\n`);
+      out(`sandboxes removed: ${fixed.sandboxesRemoved.join(' ') || '-'}\nhalf-made endpoints removed: ${fixed.endpointsRemoved.join(' ') || '-'}\nfirewall re-applied: ${fixed.firewallReapplied.join(' ') || '-'}\n`);
     });
 }

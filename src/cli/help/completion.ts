@@ -4,7 +4,9 @@
  * names all come from the commander definitions and the state directory at the time of the <TAB>.
  */
 import type { Command, Option } from 'commander';
-import { Controller, defaultStateDir, InvalidArgumentError } from '../../index';
+import type { Controller } from '../../index';
+import { out } from '../io';
+import { core, invalid } from '../lazy';
 
 /** Where completion finds the names it offers. */
 export interface NameSource {
@@ -93,10 +95,10 @@ export async function complete(root: Command, words: string[], names: NameSource
 /** Names from the state directory the typed words name (--state-dir), read-only; none when it cannot be read. */
 export function stateNames(words: string[]): NameSource {
   const i = words.findIndex((w) => w === '--state-dir' || w.startsWith('--state-dir='));
-  const stateDir = i < 0 ? defaultStateDir() : words[i].includes('=') ? words[i].split('=')[1] : words[i + 1];
+  const stateDir = i < 0 ? core().defaultStateDir() : words[i].includes('=') ? words[i].split('=')[1] : words[i + 1];
   const read = async <T>(fn: (c: Controller) => Promise<T[]>): Promise<T[]> => {
     try {
-      const c = await Controller.open({ stateDir, readOnly: true });
+      const c = await core().Controller.open({ stateDir, readOnly: true });
       try { return await fn(c); } finally { await c.close(); }
     } catch {
       return [];
@@ -149,17 +151,17 @@ complete -c tsnet -f -a '(__tsnet_complete)'
 /** The completion script for shell. */
 export function completionScript(shell: string): string {
   const scripts: Record<string, string> = { bash: BASH, zsh: ZSH, fish: FISH };
-  if (!(shell in scripts)) throw new InvalidArgumentError(`unknown shell "${shell}": bash, zsh or fish`);
+  if (!(shell in scripts)) throw invalid(`unknown shell "${shell}": bash, zsh or fish`);
   return scripts[shell];
 }
 
 /** Registers `completion SHELL` and the hidden `__complete` the scripts call. */
 export function registerCompletionCommands(program: Command): void {
   program.command('completion <shell>').description('print a shell completion script (bash, zsh or fish) that completes commands, flags, networks and sandboxes')
-    .action((shell: string) => { process.stdout.write(completionScript(shell)); });
+    .action((shell: string) => { out(completionScript(shell)); });
   program.command('__complete', { hidden: true }).argument('[words...]').allowUnknownOption()
     .action(async (words: string[] = []) => {
       const got = await complete(program, words, stateNames(words));
-      if (got.length) process.stdout.write(got.join('\n') + '\n');
+      if (got.length) out(got.join('\n') + '\n');
     });
 }

@@ -33,6 +33,8 @@ export interface HostsInput {
   hostGateway?: string;
   /** Whether the sandbox has IPv6 (default true): without it the IPv6 default lines are left out. */
   ipv6?: boolean;
+  /** Legacy links: an address and the names it answers to (alias, hostname, name), after the --add-host entries. */
+  links?: { ip: string; names: string[] }[];
 }
 
 /** One --add-host entry split into name and address; throws on anything malformed. */
@@ -58,6 +60,7 @@ export function renderHosts(input: HostsInput): string {
     const { name, ip } = parseExtraHost(entry, input.hostGateway);
     lines.push(`${ip}\t${name}`);
   }
+  for (const link of input.links ?? []) lines.push(`${link.ip}\t${link.names.join(' ')}`);
   const fqdn = input.domainname ? `${input.hostname}.${input.domainname}` : input.hostname;
   const names = [...new Set([fqdn, input.hostname, ...(input.name ? [input.name] : [])])].join(' ');
   for (const cidr of input.addresses) {

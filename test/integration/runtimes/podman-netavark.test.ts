@@ -9,7 +9,7 @@ import { containerRecords } from '../../../plugins/netavark/records';
 import { Controller } from '../../../src/index';
 import { snapshot, type KernelSnapshot } from '../../helpers/kernel-state';
 import { createOutside, type Outside } from '../../helpers/outside';
-import { createPodmanHost, exec, type PodmanHost } from './podman-netavark-harness';
+import { createPodmanHost, exec, type PodmanHost } from '../../helpers/podman';
 
 const TAG = process.pid.toString(36);
 const NET = `pn-${TAG}`;
@@ -61,7 +61,7 @@ describe('podman on tsnet-netavark', function () {
   });
 
   it('network create only writes podman\'s file: the tsnet network comes with the first container', async function () {
-    await host.podman(['network', 'create', '--subnet', SUBNET, NET]);
+    await host.must(['network', 'create', '--subnet', SUBNET, NET]);
     assert.deepEqual((await tsnetView()).networks, []);
   });
 
@@ -86,9 +86,9 @@ describe('podman on tsnet-netavark', function () {
   });
 
   it('tears down on stop and sets up again on start, in the new namespace', async function () {
-    await host.podman(['stop', '-t', '0', 'srv']);
+    await host.must(['stop', '-t', '0', 'srv']);
     assert.deepEqual((await tsnetView()).sandboxes, [], 'stop tears the container down');
-    await host.podman(['start', 'srv']);
+    await host.must(['start', 'srv']);
     const out = (await host.run(['--rm', '--network', NET, host.image, 'sh', '-c', 'timeout 5 wget -qO- http://web/'])).stdout;
     assert.equal(out, 'hello from podman\n');
     assert.equal(await httpGet('', `http://127.0.0.1:${PORT}/`), 'hello from podman\n');
@@ -102,31 +102,31 @@ describe('podman on tsnet-netavark', function () {
   });
 
   it('connects and disconnects a running container, repeating its ports without a conflict', async function () {
-    await host.podman(['network', 'create', '--subnet', SUBNET2, NET2]);
+    await host.must(['network', 'create', '--subnet', SUBNET2, NET2]);
     await host.run(['-d', '--name', 'srv2', '--network', NET2, host.image, 'httpd', '-f', '-p', '80', '-h', '/www']);
     await host.run(['-d', '--name', 'cli', '--network', NET, host.image, 'sleep', '600']);
-    assert.equal((await host.podman(['exec', 'cli', 'sh', '-c', 'timeout 5 wget -qO- http://srv2/ || echo unreachable'])).stdout.trim(), 'unreachable');
-    await host.podman(['network', 'connect', '--alias', 'c2', NET2, 'cli']);
-    await host.podman(['network', 'connect', NET2, 'srv']);
-    const out = (await host.podman(['exec', 'cli', 'sh', '-c', 'timeout 5 wget -qO- http://srv2/; ip -4 addr show eth1'])).stdout;
+    assert.equal((await host.must(['exec', 'cli', 'sh', '-c', 'timeout 5 wget -qO- http://srv2/ || echo unreachable'])).stdout.trim(), 'unreachable');
+    await host.must(['network', 'connect', '--alias', 'c2', NET2, 'cli']);
+    await host.must(['network', 'connect', NET2, 'srv']);
+    const out = (await host.must(['exec', 'cli', 'sh', '-c', 'timeout 5 wget -qO- http://srv2/; ip -4 addr show eth1'])).stdout;
     assert.match(out, /hello from podman/);
     assert.match(out, /inet 10\.89\.78\.\d+\/24/);
     assert.equal(await httpGet('', `http://127.0.0.1:${PORT}/`), 'hello from podman\n', 'srv keeps its port after connect');
-    await host.podman(['network', 'disconnect', NET2, 'cli']);
-    assert.equal((await host.podman(['exec', 'cli', 'sh', '-c', 'ip link show eth1 >/dev/null 2>&1 && echo present || echo gone'])).stdout.trim(), 'gone');
-    await host.podman(['network', 'disconnect', NET2, 'srv']);
+    await host.must(['network', 'disconnect', NET2, 'cli']);
+    assert.equal((await host.must(['exec', 'cli', 'sh', '-c', 'ip link show eth1 >/dev/null 2>&1 && echo present || echo gone'])).stdout.trim(), 'gone');
+    await host.must(['network', 'disconnect', NET2, 'srv']);
   });
 
   it('sets up dual-stack networks: podman\'s IPv6 address, reachable by name', async function () {
     const v6 = `v6-${TAG}`;
-    await host.podman(['network', 'create', '--ipv6', '--subnet', '10.89.79.0/24', '--subnet', 'fd00:89:79::/64', v6]);
+    await host.must(['network', 'create', '--ipv6', '--subnet', '10.89.79.0/24', '--subnet', 'fd00:89:79::/64', v6]);
     await host.run(['-d', '--name', 'srv6', '--network', v6, '--ip6', 'fd00:89:79::10', host.image, 'httpd', '-f', '-p', '80', '-h', '/www']);
     const out = (await host.run(['--rm', '--network', v6, host.image, 'sh', '-c', 'ip -6 addr show eth0 scope global; timeout 5 wget -qO- http://[fd00:89:79::10]/; nslookup -type=aaaa srv6 127.0.0.11'])).stdout;
     assert.match(out, /inet6 fd00:89:79::[0-9a-f]+\/64/);
     assert.match(out, /hello from podman/);
     assert.match(out, /fd00:89:79::10/);
-    await host.podman(['rm', '-f', '-t', '0', 'srv6']);
-    await host.podman(['network', 'rm', v6]);
+    await host.must(['rm', '-f', '-t', '0', 'srv6']);
+    await host.must(['network', 'rm', v6]);
   });
 
   it('puts a container on a macvlan network (the outside uplink as parent) that reaches the outside directly', async function () {
@@ -134,18 +134,18 @@ describe('podman on tsnet-netavark', function () {
     const uplink = `up-pn${TAG}`.slice(0, 15);
     // A LAN of its own on the outside's wire: tsnet refuses a subnet that overlaps a host route (198.51.100.0/24 is the uplink's).
     execFileSync('nsenter', [`--net=${outside.key}`, '--', 'ip', 'addr', 'add', '198.51.101.2/24', 'dev', 'eth0']);
-    await host.podman(['network', 'create', '-d', 'macvlan', '-o', `parent=${uplink}`, '--subnet', '198.51.101.0/24', '--gateway', '198.51.101.2', mv]);
+    await host.must(['network', 'create', '-d', 'macvlan', '-o', `parent=${uplink}`, '--subnet', '198.51.101.0/24', '--gateway', '198.51.101.2', mv]);
     const out = (await host.run(['--rm', '--network', mv, '--ip', '198.51.101.77', host.image, 'sh', '-c', 'ping -c1 -W2 198.51.101.2 >/dev/null && echo reached; ip -4 addr show eth0; cat /etc/resolv.conf'])).stdout;
     assert.match(out, /^reached$/m);
     assert.match(out, /inet 198\.51\.101\.77\/24/);
     assert.doesNotMatch(out, /127\.0\.0\.11/, 'netavark 1.4 serves no names on macvlan');
-    await host.podman(['network', 'rm', mv]);
+    await host.must(['network', 'rm', mv]);
     assert.ok(!(await tsnetView()).networks.includes(mv), 'the macvlan network goes with its last container');
   });
 
   it('podman rm -f and network rm leave nothing', async function () {
-    await host.podman(['rm', '-f', '-t', '0', 'srv', 'srv2', 'cli']);
-    await host.podman(['network', 'rm', NET, NET2]);
+    await host.must(['rm', '-f', '-t', '0', 'srv', 'srv2', 'cli']);
+    await host.must(['network', 'rm', NET, NET2]);
     assert.deepEqual(await tsnetView(), { networks: [], sandboxes: [], records: 0 });
     const after = await snapshot();
     assert.deepEqual(after.links, initial.links);

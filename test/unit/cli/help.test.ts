@@ -22,7 +22,7 @@ describe('cli help: completion', () => {
     [['sandbox', 'create', 'x', '--network', ''], (g) => assert.deepEqual(g, ['host', 'none', 'bridge', 'mynet', 'mydb', 'container:web', 'container:worker'])],
     [['run', '--network', 'c'], (g) => assert.deepEqual(g, ['container:web', 'container:worker'])],
     [['create', '-d', ''], (g) => assert.deepEqual(g, ['bridge', 'macvlan', 'ipvlan', 'overlay'])],
-    [['create', '--subnet', '10.0.0.0/8', '--i'], (g) => assert.deepEqual(g, ['--ip-range', '--ipv6', '--internal'])],
+    [['create', '--subnet', '10.0.0.0/8', '--i'], (g) => assert.deepEqual(g, ['--ip-range', '--ipv6', '--internal', '--ipam-driver', '--ipam-opt'])],
     [['ls', '--format', ''], (g) => assert.deepEqual(g, ['json', 'table'])],
     [['--state-dir', '/tmp/x', 'ls', '--'], (g) => ['--quiet', '--filter', '--format', '--no-trunc', '--state-dir', '--help'].forEach((f) => assert.ok(g.includes(f), f))],
     [['help', 'cr'], (g) => assert.deepEqual(g, ['create'])],

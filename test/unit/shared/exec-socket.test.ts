@@ -1,10 +1,10 @@
-/** The CNI server's limiter: at most `limit` commands at once, the rest in arrival order, a failure frees its slot. */
+/** The exec sockets' limiter (CNI: MAX_RUNNING, netavark: 1): at most `limit` commands at once, the rest in arrival order, a failure frees its slot. */
 import { strict as assert } from 'node:assert';
-import { limiter } from '../../../plugins/cni/server';
+import { limiter } from '../../../plugins/shared/exec-socket';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe('CNI server limiter', () => {
+describe('exec socket limiter', () => {
   it('runs at most limit tasks at once and starts the others in arrival order', async () => {
     const inTurn = limiter(2);
     const started: (number | string)[] = [];
