@@ -154,9 +154,11 @@ export class Containerd {
     }
     for (const dir of this.made.splice(0).reverse()) {
       try {
-        fs.rmdirSync(dir);
+        // Made by this run, so all in it is the run's: a shim that outlived the umount may have
+        // written into the machine's own directory under the mount (fifo/, s/), which goes too.
+        fs.rmSync(dir, { recursive: true, force: true });
       } catch {
-        // Not empty or still mounted: leave it rather than remove what is not ours.
+        // Still mounted (busy): the private host's mount namespace goes with the run anyway.
       }
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
