@@ -1,19 +1,6 @@
 /** `tsnet connect --link-local-ip` and `--driver-opt`. */
 import { strict as assert } from 'node:assert';
-import { tsnet } from '../../helpers/cli';
-
-function ok(...args: string[]): string {
-  const r = tsnet(...args);
-  assert.equal(r.status, 0, `tsnet ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function fails(code: number, re: RegExp, ...args: string[]): void {
-  const r = tsnet(...args);
-  assert.equal(r.status, code, `tsnet ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, re);
-  assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-}
+import { tsnet, tsnetFails as fails, tsnetOk as ok } from '../../helpers/cli';
 
 describe('CLI: connect flags', function () {
   this.timeout(120000);

@@ -1,21 +1,6 @@
 /** Docker's network verbs scripts use: `network connect|disconnect`, `inspect -f`, `rm -f`, `prune --filter`, `ls --filter dangling`. */
 import { strict as assert } from 'node:assert';
-import { tsnet } from '../../helpers/cli';
-
-/** Runs tsnet and asserts success, returning stdout. */
-function ok(...args: string[]): string {
-  const r = tsnet(...args);
-  assert.equal(r.status, 0, `tsnet ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Asserts a one-line error with the given exit code, matching re. */
-function fails(code: number, re: RegExp, ...args: string[]): void {
-  const r = tsnet(...args);
-  assert.equal(r.status, code, `tsnet ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, re);
-  assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-}
+import { tsnet, tsnetFails as fails, tsnetOk as ok } from '../../helpers/cli';
 
 describe('CLI: network verbs', function () {
   this.timeout(120000);

@@ -1,20 +1,7 @@
 /** `run` / `sandbox create` flags scripts use: --net, repeated and long-form --network, --expose ranges, --sysctl, --domainname, --link. */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { tsnet } from '../../helpers/cli';
-
-function ok(...args: string[]): string {
-  const r = tsnet(...args);
-  assert.equal(r.status, 0, `tsnet ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function fails(code: number, re: RegExp, ...args: string[]): void {
-  const r = tsnet(...args);
-  assert.equal(r.status, code, `tsnet ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, re);
-  assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-}
+import { tsnet, tsnetFails as fails, tsnetOk as ok } from '../../helpers/cli';
 
 const inspectSb = (sb: string) => JSON.parse(ok('sandbox', 'inspect', sb))[0];
 
