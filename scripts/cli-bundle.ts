@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { buildTreeDirname, lighterCore } from '../plugins/cni/bundle';
+import { cachedLoadSource } from '../plugins/shared/loader';
 
 /** Repository root, from build/scripts or scripts alike. */
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../..' : '..');
@@ -123,27 +124,10 @@ function runCached(file: string, key: string): unknown {
 function loaderScript(bundle: string): string {
   return `#!/usr/bin/env node
 'use strict';
-const fs = require('fs'), path = require('path'), vm = require('vm'), Module = require('module');
+const fs = require('fs'), path = require('path');
 const file = ${JSON.stringify(bundle)};
 const word = process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'help';
-const cacheFile = file + '.' + word + '.v8cache';
-let cachedData;
-try { cachedData = fs.readFileSync(cacheFile); } catch {}
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
-if (!cachedData || script.cachedDataRejected) {
-  process.once('exit', () => {
-    try {
-      const tmp = cacheFile + '.' + process.pid;
-      fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
-    } catch {}
-  });
-}
-const m = new Module(file, null);
-m.filename = file;
-m.paths = Module._nodeModulePaths(path.dirname(file));
-script.runInThisContext().call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
-`;
+${cachedLoadSource({ cacheFile: "file + '.' + word + '.v8cache'" })}`;
 }
 
 /** Bundles entry into outfile (renamed over; its code caches dropped when it changed). */

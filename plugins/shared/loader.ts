@@ -11,12 +11,13 @@ import * as path from 'node:path';
  * `fs` and `path` required), through the cache `file + '.v8cache'`. The cache is written (atomically)
  * as the process exits when it was missing or V8 rejected it (e.g. after a rebuild), and, with
  * writeWhen (a JS condition), only when that holds too: the CNI plugin writes it on ADD, the hot path,
- * so it holds the functions ADD compiled. indent prefixes every line (for a function body).
+ * so it holds the functions ADD compiled. cacheFile (a JS expression) names another cache. indent
+ * prefixes every line (for a function body).
  */
-export function cachedLoadSource(opts: { writeWhen?: string; indent?: string } = {}): string {
+export function cachedLoadSource(opts: { writeWhen?: string; indent?: string; cacheFile?: string } = {}): string {
   const rejected = '(!cachedData || script.cachedDataRejected)';
   const source = `const vm = require('vm'), Module = require('module');
-const cacheFile = file + '.v8cache';
+const cacheFile = ${opts.cacheFile ?? "file + '.v8cache'"};
 let cachedData;
 try { cachedData = fs.readFileSync(cacheFile); } catch {}
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8').replace(/^#!.*/, '')), { filename: file, cachedData });
