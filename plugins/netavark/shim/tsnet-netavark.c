@@ -69,9 +69,9 @@ int main(int argc, char **argv) {
     put(&env, "TSNET_DEBUG=", 12);
     put(&env, debug, strlen(debug) + 1);
   }
-  exchange(fd, &env, &in, &rep);
-  int code = 0;
-  switch (answer(&rep, &code)) {
+  exchange(fd, CNI_MAGIC, (const struct buf *[]){ &env, &in }, 2, &rep);
+  struct answer a = { .acks = "A" };
+  switch (answer(&rep, &a)) {
   case NOT_TAKEN: /* the daemon did not take the call, so node runs it */
     run_node(argv, &in);
     break;
@@ -81,5 +81,5 @@ int main(int argc, char **argv) {
   case ANSWERED:
     break;
   }
-  return code;
+  return a.code;
 }
