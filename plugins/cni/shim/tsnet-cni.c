@@ -4,7 +4,7 @@
  * the plugin runs in-process, and prints the daemon's stdout, stderr and exit code. When no daemon
  * listens it execs the node plugin with the same environment and stdin (and starts the daemon in
  * the background for the next command), so no command ever depends on the daemon.
- * Framing: plugins/cni/wire.ts; what both shims share: plugins/shared/shim/exec-shim.h.
+ * Framing: plugins/cni/wire.ts; what all exec shims share: plugins/shared/shim/exec-shim.h.
  * Compiled by plugins/cni/shim.ts, which bakes in:
  *   TSNET_NODE          node, by absolute path
  *   TSNET_PLUGIN        the node plugin's script

@@ -4,7 +4,7 @@
  * runs over the daemon's open Controller; the shim prints the daemon's stdout, stderr and exit code.
  * Anything else (version, --file, no daemon, a daemon that does not take the call) execs the node
  * helper with the same argv and stdin, and a missing daemon is started in the background for the next
- * call. Framing: plugins/cni/wire.ts, with the argv as TSNET_NETAVARK_ARGV (a JSON array); what both
+ * call. Framing: plugins/cni/wire.ts, with the argv as TSNET_NETAVARK_ARGV (a JSON array); what all exec
  * shims share: plugins/shared/shim/exec-shim.h.
  * Compiled by plugins/netavark/shim.ts, which bakes in:
  *   TSNET_NODE        node, by absolute path
