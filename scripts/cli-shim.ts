@@ -4,13 +4,11 @@
  * daemon serves it. Paths are compile-time macros. Without a compiler it says so and exits 0 (the
  * node CLI works alone). Usage (part of `npm run build`): node build/scripts/cli-shim.js [OUTFILE]
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { compileC, ROOT } from '../plugins/shared/cc';
 
-/** Repository root, from build/scripts or scripts alike. */
-const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}build${path.sep}`) ? '../..' : '..');
-/** The shim's C source. */
+/** The shim's C source (it includes plugins/shared/shim/exec-shim.h by its relative path). */
 export const CLI_SHIM_SOURCE = path.join(ROOT, 'src', 'cli', 'shim', 'tsnet.c');
 /** Where `npm run build` puts it. */
 export const BUILT_CLI_SHIM = path.join(ROOT, 'build', 'src', 'cli', 'tsnet');
@@ -18,19 +16,8 @@ export const BUILT_CLI_SHIM = path.join(ROOT, 'build', 'src', 'cli', 'tsnet');
 /** Compiles the shim for node, cli and the default state directory; 'no-compiler' when $CC is missing. */
 export function compileCliShim(outfile: string, config: { node: string; cli: string; stateDir: string }): 'built' | 'no-compiler' {
   for (const p of Object.values(config)) if (!path.isAbsolute(p)) throw new Error(`cli shim: ${p} is not an absolute path`);
-  const tmp = `${outfile}.tmp-${process.pid}`;
   const defines = { TSNET_NODE: config.node, TSNET_CLI: config.cli, TSNET_STATE_DIR: config.stateDir };
-  fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  try {
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', tmp, CLI_SHIM_SOURCE, ...Object.entries(defines).map(([k, v]) => `-D${k}=${JSON.stringify(v)}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'no-compiler';
-    throw new Error(`cli shim: ${process.env.CC || 'cc'} failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`);
-  }
-  fs.chmodSync(tmp, 0o755);
-  fs.renameSync(tmp, outfile);
-  return 'built';
+  return compileC(CLI_SHIM_SOURCE, outfile, Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, JSON.stringify(v)])));
 }
 
 if (require.main === module) {

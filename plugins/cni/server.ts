@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { type Controller, log } from '../../src/index';
-import { type ExecSocket, serveExecSocket } from '../shared/exec-socket';
+import { cniFraming, type ExecSocket, serveExecSocket } from '../shared/exec-socket';
 import { CniCode, CniError, errorJson } from './codes';
 import { tsnetHandlers } from './handlers';
 import { runCni } from './skel';
@@ -58,7 +58,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   }
 
   const server = await serveExecSocket({
-    socketPath, limit: MAX_RUNNING, serve, debug,
+    socketPath, limit: MAX_RUNNING, ...cniFraming(serve), debug,
     describe: (req) => `${req.env.CNI_COMMAND ?? '?'} ${req.env.CNI_CONTAINERID ?? ''} ${req.env.CNI_IFNAME ?? ''}`,
   });
   debug(`serving CNI on ${socketPath}`);

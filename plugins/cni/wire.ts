@@ -10,6 +10,7 @@
  * The ack tells the shim whether the command ran: a connection lost before it means nothing happened
  * and the shim may run the command through node instead; lost after it, an ADD may be half done.
  */
+import { ChunkReader, decodeEnv, encodeEnv, encodeExecReply, frame, readFields, type RequestShape } from '../shared/framing';
 
 /** First bytes of a request; a daemon that does not know them closes without an ack. */
 export const MAGIC = Buffer.from('CNI1');
@@ -32,59 +33,33 @@ export interface WireReply {
   stderr: string;
 }
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
+/** The request's fields after its magic. */
+const SHAPE: RequestShape = { magic: MAGIC, what: 'tsnet-cni', fields: [{ name: 'environment', max: MAX_ENV }, { name: 'stdin', max: MAX_STDIN }] };
 
 /** Encodes a request as the shim sends it (used by tests and by anything speaking to the socket from node). */
 export function encodeRequest(req: WireRequest): Buffer {
-  const env = Buffer.from(Object.entries(req.env).map(([k, v]) => `${k}=${v}\0`).join(''));
-  return Buffer.concat([MAGIC, u32(env.length), env, u32(req.stdin.length), req.stdin]);
+  return frame(MAGIC, [encodeEnv(req.env), req.stdin]);
 }
 
 /** Encodes the reply the daemon writes after the ack. */
 export function encodeReply(reply: WireReply): Buffer {
-  const out = Buffer.from(reply.stdout), err = Buffer.from(reply.stderr);
-  return Buffer.concat([u32(reply.code), u32(out.length), out, u32(err.length), err]);
+  return encodeExecReply(reply.code, Buffer.from(reply.stdout), Buffer.from(reply.stderr));
 }
 
-/** Splits "K=V\0K=V\0" into variables; an entry without "=" is malformed. */
-function decodeEnv(block: Buffer): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of block.toString('utf8').split('\0')) {
-    if (!entry) continue;
-    const i = entry.indexOf('=');
-    if (i < 1) throw new Error(`malformed environment entry "${entry.slice(0, 40)}"`);
-    env[entry.slice(0, i)] = entry.slice(i + 1);
-  }
-  return env;
+/** Decodes a whole request; undefined while more bytes are needed; throws on anything malformed. */
+function decodeRequest(buf: Buffer): WireRequest | undefined {
+  const fields = readFields(buf, SHAPE);
+  // stdin is copied out of the connection's buffer, which the reader no longer needs.
+  return fields && { env: decodeEnv(fields[0]), stdin: Buffer.from(fields[1]) };
 }
 
 /**
  * Reads one request from the chunks of a connection. push() returns the request once the bytes
  * so far hold it whole, undefined while more are needed, and throws on anything malformed.
  */
-export class RequestReader {
-  private chunks: Buffer[] = [];
-
-  push(chunk: Buffer): WireRequest | undefined {
-    this.chunks.push(chunk);
-    // A request is small and read once: joining the chunks on each arrival costs nothing that matters.
-    const buf = this.chunks.length > 1 ? Buffer.concat(this.chunks) : chunk;
-    this.chunks = [buf];
-    if (buf.length < 8) return undefined;
-    if (!buf.subarray(0, 4).equals(MAGIC)) throw new Error('not a tsnet-cni request (bad magic)');
-    const envLen = buf.readUInt32BE(4);
-    if (envLen > MAX_ENV) throw new Error(`environment of ${envLen} bytes exceeds ${MAX_ENV}`);
-    if (buf.length < 12 + envLen) return undefined;
-    const stdinLen = buf.readUInt32BE(8 + envLen);
-    if (stdinLen > MAX_STDIN) throw new Error(`stdin of ${stdinLen} bytes exceeds ${MAX_STDIN}`);
-    const end = 12 + envLen + stdinLen;
-    if (buf.length < end) return undefined;
-    if (buf.length > end) throw new Error(`${buf.length - end} bytes after the request`);
-    return { env: decodeEnv(buf.subarray(8, 8 + envLen)), stdin: Buffer.from(buf.subarray(12 + envLen, end)) };
+export class RequestReader extends ChunkReader<WireRequest> {
+  constructor() {
+    super(decodeRequest);
   }
 }
 

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { type Controller, log } from '../../src/index';
 import type { WireReply, WireRequest } from '../cni/wire';
-import { type ExecSocket, serveExecSocket } from '../shared/exec-socket';
+import { cniFraming, type ExecSocket, serveExecSocket } from '../shared/exec-socket';
 import { errorJson } from './errors';
 import { runNetavark } from './run';
 
@@ -45,7 +45,7 @@ export async function startNetavarkServer(opts: NetavarkServerOptions): Promise<
   }
 
   // One call at a time, as podman (holding its network lock) makes them: setups of one network never race its teardown.
-  const server = await serveExecSocket({ socketPath, limit: 1, serve, debug });
+  const server = await serveExecSocket({ socketPath, limit: 1, ...cniFraming(serve), debug });
   debug(`serving netavark calls on ${socketPath}`);
   return server;
 }

@@ -1,7 +1,8 @@
 /**
  * Compiles a face's C exec shim with the system C compiler ($CC, default cc). The shims' paths are
- * compile-time macros, so a shim reads no file and parses nothing to find them. Both include
- * plugins/shared/shim/exec-shim.h, found beside their source by its relative path.
+ * compile-time macros, so a shim reads no file and parses nothing to find them. All three (CNI,
+ * netavark, the CLI's thin client) include plugins/shared/shim/exec-shim.h by its path relative to
+ * their source.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,9 +1,10 @@
 /**
- * The daemon side of an exec shim's socket (the CNI and netavark faces): a unix socket of mode 0600
- * in the state directory, one request per connection in the framing of plugins/cni/wire.ts. A
- * request read whole is acked, run through the face's serve() in turn (at most `limit` at once, the
- * rest in arrival order) and answered; a malformed one is dropped unacked, so its shim runs the call
- * through node, which reports what is wrong with it.
+ * The daemon side of an exec shim's socket (the CNI, netavark and CLI faces): a unix socket of mode
+ * 0600 in the state directory, one request per connection in the face's framing. A request read
+ * whole is accepted (acked, with the face's ack) or declined (closed without an ack, so its client
+ * runs the call itself); an accepted one runs through the face's serve() in turn (at most `limit` at
+ * once, the rest in arrival order) and is answered. A malformed one is dropped unacked, so its shim
+ * runs the call through node, which reports what is wrong with it.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -50,17 +51,28 @@ export async function listenPrivate(server: net.Server, socketPath: string): Pro
   fs.chmodSync(socketPath, 0o600);
 }
 
-/** How serveExecSocket runs a face's requests. */
-export interface ExecSocketOptions {
+/** How serveExecSocket reads, accepts and runs a face's requests. */
+export interface ExecSocketOptions<Req> {
   socketPath: string;
   /** Calls running at once; the rest wait their turn (acked, so their shims wait too). */
   limit: number;
-  /** Runs one request; never rejects (a failure is a reply with its error, as the face's binary prints it). */
-  serve(req: WireRequest): Promise<WireReply>;
+  /** Default 30 s: a client that has not sent its whole request by then is dropped. */
+  requestTimeoutMs?: number;
+  /** A reader for one connection: push(chunk) → the request once whole, undefined before; throws on a malformed one. */
+  reader(): { push(chunk: Buffer): Req | undefined };
+  /** The ack for a request, or undefined to decline it: closed without an ack, its client runs it itself. */
+  accept(req: Req): Buffer | undefined;
+  /** Runs one request into the reply sent after the ack; never rejects (a failure is a reply carrying it). */
+  serve(req: Req): Promise<Buffer>;
   /** Logs a line (the face's debug logger). */
   debug(line: string): void;
   /** What a request is, for the debug log when it is acked; nothing logged without it. */
-  describe?(req: WireRequest): string;
+  describe?(req: Req): string;
+}
+
+/** The reader, ack and reply encoding of plugins/cni/wire.ts (the CNI and netavark faces) around serve. */
+export function cniFraming(serve: (req: WireRequest) => Promise<WireReply>): Pick<ExecSocketOptions<WireRequest>, 'reader' | 'accept' | 'serve'> {
+  return { reader: () => new RequestReader(), accept: () => ACK, serve: async (req) => encodeReply(await serve(req)) };
 }
 
 /** A serving socket. */
@@ -71,21 +83,39 @@ export interface ExecSocket {
 }
 
 /** Serves the socket until close(). */
-export async function serveExecSocket(opts: ExecSocketOptions): Promise<ExecSocket> {
+export async function serveExecSocket<Req>(opts: ExecSocketOptions<Req>): Promise<ExecSocket> {
   const { socketPath, debug } = opts;
   const running = new Set<Promise<void>>();
   const inTurn = limiter(opts.limit);
   /** Connections whose request is not complete yet: close() drops them, as nothing of theirs has run. */
   const reading = new Set<net.Socket>();
 
+  /** A whole request: declined, or acked and run in turn. */
+  const take = (c: net.Socket, request: Req) => {
+    const ack = opts.accept(request);
+    if (!ack) {
+      c.end();
+      return;
+    }
+    // A call may wait for locks as long as it would in its own process.
+    c.setTimeout(0);
+    c.write(ack);
+    if (opts.describe) debug(opts.describe(request));
+    const done: Promise<void> = inTurn(() => opts.serve(request)).then((reply) => {
+      // The client may be gone (killed): the call has run all the same, as a killed process's would not have.
+      if (!c.destroyed) c.end(reply);
+    }).finally(() => running.delete(done));
+    running.add(done);
+  };
+
   const server = net.createServer((c) => {
-    const reader = new RequestReader();
+    const reader = opts.reader();
     reading.add(c);
     c.once('close', () => reading.delete(c));
-    c.setTimeout(REQUEST_TIMEOUT_MS, () => c.destroy());
+    c.setTimeout(opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, () => c.destroy());
     c.on('error', (err) => debug(`connection: ${err.message}`));
     const onData = (chunk: Buffer) => {
-      let req: WireRequest | undefined;
+      let req: Req | undefined;
       try {
         req = reader.push(chunk);
       } catch (err) {
@@ -94,19 +124,10 @@ export async function serveExecSocket(opts: ExecSocketOptions): Promise<ExecSock
         c.destroy();
         return;
       }
-      if (!req) return;
-      const request = req;
+      if (req === undefined) return;
       reading.delete(c);
       c.off('data', onData);
-      // A call may wait for locks as long as it would in its own process.
-      c.setTimeout(0);
-      c.write(ACK);
-      if (opts.describe) debug(opts.describe(request));
-      const done: Promise<void> = inTurn(() => opts.serve(request)).then((reply) => {
-        // The shim may be gone (killed by its runtime): the call has run all the same, as a killed plugin's would not have.
-        if (!c.destroyed) c.end(encodeReply(reply));
-      }).finally(() => running.delete(done));
-      running.add(done);
+      take(c, req);
     };
     c.on('data', onData);
   });

@@ -6,8 +6,9 @@
  * (routeCommand) are declined, and the client runs them itself.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { type ExecSocket, serveExecSocket } from '../../plugins/shared/exec-socket';
+import { ChunkReader } from '../../plugins/shared/framing';
 import { type Controller, daemonConfigCopy, log } from '../index';
 import { withCliContext } from './io';
 import { runCli } from './main';
@@ -16,6 +17,15 @@ import { ACK_CHANGE, ACK_READ_ONLY, BEHAVIOUR_ENV, CLI_SOCKET, type CliRequest, 
 const debug = log('tsnet:cli:server');
 /** A client that does not send its whole request within this is dropped (the shim sends it at once). */
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Commands running at once; the rest wait their turn (acked, so their clients wait too). As for the
+ * CNI socket (plugins/cni/server.ts MAX_RUNNING): a command's kernel calls are synchronous, so
+ * hundreds interleaved on the daemon's one event loop starve each other, and the daemon's other
+ * sockets with them; a bounded set finishes as fast and keeps each command's latency its own. No
+ * command the daemon runs waits for another one (run, sandbox exec and daemon are declined), so a
+ * queue cannot deadlock.
+ */
+export const MAX_RUNNING = 16;
 
 /** The daemon as clients are compared with it (the parts that do not change while it runs). */
 function identity(stateDir: string): Omit<DaemonIdentity, 'config'> {
@@ -49,66 +59,20 @@ async function runBuffered(controller: Controller, req: CliRequest): Promise<Buf
 }
 
 /** Serves tsnet commands on <state-dir>/cli.sock until close(). */
-export async function startCliServer(opts: { controller: Controller; socketPath?: string }): Promise<{ socketPath: string; close(): Promise<void> }> {
+export async function startCliServer(opts: { controller: Controller; socketPath?: string }): Promise<ExecSocket> {
   const socketPath = opts.socketPath ?? path.join(opts.controller.stateDir, CLI_SOCKET);
   const self = identity(opts.controller.stateDir);
-  const running = new Set<Promise<void>>();
-  const reading = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    let buf = Buffer.alloc(0);
-    reading.add(c);
-    c.once('close', () => reading.delete(c));
-    c.setTimeout(REQUEST_TIMEOUT_MS, () => c.destroy());
-    c.on('error', (e) => debug(`connection: ${e.message}`));
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      let req: CliRequest | undefined;
-      try {
-        req = decodeCliRequest(buf);
-      } catch (e) {
-        debug(`bad request: ${(e as Error).message}`);
-        c.destroy();
-        return;
-      }
-      if (!req) return;
-      reading.delete(c);
-      c.off('data', onData);
+  const server = await serveExecSocket<CliRequest>({
+    socketPath, limit: MAX_RUNNING, requestTimeoutMs: REQUEST_TIMEOUT_MS, debug,
+    reader: () => new ChunkReader(decodeCliRequest),
+    accept(req) {
       const route = routeCommand(req, { ...self, config: configNow(opts.controller) });
       // Declined: closed without an ack, so the client runs the command itself.
-      if (route === 'decline') {
-        c.end();
-        return;
-      }
-      c.setTimeout(0);
-      c.write(route === 'read-only' ? ACK_READ_ONLY : ACK_CHANGE);
-      const done: Promise<void> = runBuffered(opts.controller, req).then((reply) => {
-        // A client that went away (killed) leaves the command run all the same, as dockerd does.
-        if (!c.destroyed) c.end(reply);
-      }).finally(() => running.delete(done));
-      running.add(done);
-    };
-    c.on('data', onData);
-  });
-  fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const umask = process.umask(0o177);
-    try {
-      server.listen(socketPath, () => { server.off('error', reject); resolve(); });
-    } finally {
-      process.umask(umask);
-    }
-  });
-  fs.chmodSync(socketPath, 0o600);
-  debug(`serving tsnet commands on ${socketPath}`);
-  return {
-    socketPath,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const c of reading) c.destroy();
-      await Promise.allSettled([...running]);
-      await closed;
-      fs.rmSync(socketPath, { force: true });
+      if (route === 'decline') return undefined;
+      return route === 'read-only' ? ACK_READ_ONLY : ACK_CHANGE;
     },
-  };
+    serve: (req) => runBuffered(opts.controller, req),
+  });
+  debug(`serving tsnet commands on ${socketPath}`);
+  return server;
 }

@@ -10,6 +10,7 @@
  * Lost after an "A", the command may have run: the client reports that and never runs it again.
  */
 import * as path from 'node:path';
+import { decodeEnv, encodeEnv, encodeExecReply, frame, readFields, type RequestShape } from '../../plugins/shared/framing';
 
 /** First bytes of a request. */
 export const CLI_MAGIC = Buffer.from('TSN1');
@@ -28,47 +29,25 @@ export interface CliRequest {
   argv: string[];
 }
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
+/** The request's fields after its magic: env, cwd, argv. */
+const SHAPE: RequestShape = { magic: CLI_MAGIC, what: 'tsnet CLI', fields: Array.from({ length: 3 }, () => ({ name: 'request field', max: MAX_FIELD })) };
 
 /** Encodes a request as the shim sends it (tests, benches). */
 export function encodeCliRequest(req: CliRequest): Buffer {
-  const env = Buffer.from(Object.entries(req.env).map(([k, v]) => `${k}=${v}\0`).join(''));
   const argv = Buffer.from(req.argv.map((a) => `${a}\0`).join(''));
-  const cwd = Buffer.from(req.cwd);
-  return Buffer.concat([CLI_MAGIC, u32(env.length), env, u32(cwd.length), cwd, u32(argv.length), argv]);
+  return frame(CLI_MAGIC, [encodeEnv(req.env), Buffer.from(req.cwd), argv]);
 }
 
 /** Encodes the reply sent after the ack. */
-export function encodeCliReply(code: number, stdout: Buffer, stderr: Buffer): Buffer {
-  return Buffer.concat([u32(code), u32(stdout.length), stdout, u32(stderr.length), stderr]);
-}
+export const encodeCliReply = encodeExecReply;
 
 /** Decodes a whole request; undefined while more bytes are needed; throws on anything malformed. */
 export function decodeCliRequest(buf: Buffer): CliRequest | undefined {
-  if (buf.length >= 4 && !buf.subarray(0, 4).equals(CLI_MAGIC)) throw new Error('not a tsnet CLI request (bad magic)');
-  const fields: Buffer[] = [];
-  let at = 4;
-  for (let i = 0; i < 3; i++) {
-    if (buf.length < at + 4) return undefined;
-    const n = buf.readUInt32BE(at);
-    if (n > MAX_FIELD) throw new Error(`request field of ${n} bytes exceeds ${MAX_FIELD}`);
-    if (buf.length < at + 4 + n) return undefined;
-    fields.push(buf.subarray(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  if (buf.length > at) throw new Error(`${buf.length - at} bytes after the request`);
-  const list = (b: Buffer) => b.toString('utf8').split('\0').slice(0, -1);
-  const env: Record<string, string> = {};
-  for (const e of list(fields[0])) {
-    const i = e.indexOf('=');
-    if (i < 1) throw new Error(`malformed environment entry "${e.slice(0, 40)}"`);
-    env[e.slice(0, i)] = e.slice(i + 1);
-  }
-  return { env, cwd: fields[1].toString('utf8'), argv: list(fields[2]) };
+  const fields = readFields(buf, SHAPE);
+  if (!fields) return undefined;
+  // Every argument ends in a NUL, an empty one too.
+  const argv = fields[2].toString('utf8').split('\0').slice(0, -1);
+  return { env: decodeEnv(fields[0]), cwd: fields[1].toString('utf8'), argv };
 }
 
 /**

@@ -4,7 +4,7 @@
  * the plugin runs in-process, and prints the daemon's stdout, stderr and exit code. When no daemon
  * listens it execs the node plugin with the same environment and stdin (and starts the daemon in
  * the background for the next command), so no command ever depends on the daemon.
- * Framing: plugins/cni/wire.ts; what both shims share: plugins/shared/shim/exec-shim.h.
+ * Framing: plugins/cni/wire.ts; what all exec shims share: plugins/shared/shim/exec-shim.h.
  * Compiled by plugins/cni/shim.ts, which bakes in:
  *   TSNET_NODE          node, by absolute path
  *   TSNET_PLUGIN        the node plugin's script
@@ -49,9 +49,9 @@ int main(int argc, char **argv) {
   /* Only what runCni reads: the CNI_* variables, and TSNET_DEBUG for error details on stderr. */
   for (char **e = environ; *e; e++)
     if (!strncmp(*e, "CNI_", 4) || !strncmp(*e, "TSNET_DEBUG=", 12)) put(&env, *e, strlen(*e) + 1);
-  exchange(fd, &env, &in, &rep);
-  int code = 0;
-  switch (answer(&rep, &code)) {
+  exchange(fd, CNI_MAGIC, (const struct buf *[]){ &env, &in }, 2, &rep);
+  struct answer a = { .acks = "A" };
+  switch (answer(&rep, &a)) {
   case NOT_TAKEN: /* the daemon did not take the command (stopping, or another version), so node runs it */
     run_node(dir, argv, &in);
     break;
@@ -62,5 +62,5 @@ int main(int argc, char **argv) {
   case ANSWERED:
     break;
   }
-  return code;
+  return a.code;
 }

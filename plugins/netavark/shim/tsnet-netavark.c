@@ -4,7 +4,7 @@
  * runs over the daemon's open Controller; the shim prints the daemon's stdout, stderr and exit code.
  * Anything else (version, --file, no daemon, a daemon that does not take the call) execs the node
  * helper with the same argv and stdin, and a missing daemon is started in the background for the next
- * call. Framing: plugins/cni/wire.ts, with the argv as TSNET_NETAVARK_ARGV (a JSON array); what both
+ * call. Framing: plugins/cni/wire.ts, with the argv as TSNET_NETAVARK_ARGV (a JSON array); what all exec
  * shims share: plugins/shared/shim/exec-shim.h.
  * Compiled by plugins/netavark/shim.ts, which bakes in:
  *   TSNET_NODE        node, by absolute path
@@ -69,9 +69,9 @@ int main(int argc, char **argv) {
     put(&env, "TSNET_DEBUG=", 12);
     put(&env, debug, strlen(debug) + 1);
   }
-  exchange(fd, &env, &in, &rep);
-  int code = 0;
-  switch (answer(&rep, &code)) {
+  exchange(fd, CNI_MAGIC, (const struct buf *[]){ &env, &in }, 2, &rep);
+  struct answer a = { .acks = "A" };
+  switch (answer(&rep, &a)) {
   case NOT_TAKEN: /* the daemon did not take the call, so node runs it */
     run_node(argv, &in);
     break;
@@ -81,5 +81,5 @@ int main(int argc, char **argv) {
   case ANSWERED:
     break;
   }
-  return code;
+  return a.code;
 }

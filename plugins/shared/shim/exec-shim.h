@@ -1,9 +1,10 @@
 /*
- * What the two exec shims (plugins/cni/shim/tsnet-cni.c, plugins/netavark/shim/tsnet-netavark.c)
- * share: buffers, the daemon's socket, starting the daemon, the request and reply framing of
- * plugins/cni/wire.ts, and exec'ing the node script when the daemon does not take a call. Included
- * (by relative path) into each shim's one translation unit, so each is still one `cc` call.
- * The shim defines fail() (below): its face's error on stdout, then exit 1.
+ * What the exec shims (plugins/cni/shim/tsnet-cni.c, plugins/netavark/shim/tsnet-netavark.c and
+ * the tsnet thin client src/cli/shim/tsnet.c) share: buffers, the daemon's socket, starting the
+ * daemon, the request and reply framing of plugins/shared/framing.ts, and exec'ing the node script
+ * when the daemon does not take a call. Included (by relative path) into each shim's one
+ * translation unit, so each is still one `cc` call. The shim defines fail() (below): its face's
+ * error, then exit 1. A function not every shim calls is marked SHIM_MAYBE_UNUSED (no -Wall warning).
  */
 #ifndef TSNET_EXEC_SHIM_H
 #define TSNET_EXEC_SHIM_H
@@ -19,9 +20,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <signal.h>
 #include <unistd.h>
 
-/* The face's error output, exit 1: code is a CNI error code (the netavark shim prints none). */
+#define SHIM_MAYBE_UNUSED __attribute__((unused))
+/* First bytes of a CNI or netavark request (plugins/cni/wire.ts). */
+#define CNI_MAGIC "CNI1"
+
+/* The face's error output, exit 1: code is a CNI error code (the netavark shim and the CLI print none). */
 static void fail(int code, const char *what, int err);
 
 struct buf { char *p; size_t n, cap; };
@@ -79,7 +85,7 @@ static int dial(const char *dir, const char *name) {
  * parallel shims start one daemon, and a dead daemon's lock goes with it. default_path: give the
  * daemon a PATH when the caller's environment has none (it finds the firewall tools through it).
  */
-static void start_daemon(const char *node, const char *cli, const char *dir, int default_path) {
+SHIM_MAYBE_UNUSED static void start_daemon(const char *node, const char *cli, const char *dir, int default_path) {
   char path[4096];
   int fd = dial(dir, "daemon.sock");
   if (fd >= 0) { /* one runs (started without this face's socket, or still starting it) */
@@ -120,22 +126,30 @@ static void exec_node(const char *node, const char *script, const char *label, c
     }
     close(m);
   }
-  char *nargv[64] = { (char *)node, (char *)script };
-  for (int i = 1; argv[i] && i < 62; i++) nargv[i + 1] = argv[i];
+  int argc = 0;
+  while (argv[argc]) argc++;
+  char **nargv = calloc((size_t)argc + 2, sizeof *nargv);
+  if (!nargv) fail(5, "out of memory", ENOMEM);
+  nargv[0] = (char *)node;
+  nargv[1] = (char *)script;
+  for (int i = 1; i < argc; i++) nargv[i + 1] = argv[i];
   execv(node, nargv);
   char what[4200];
   snprintf(what, sizeof what, "exec %s", node);
   fail(999, what, errno);
 }
 
-/* Sends the request ("CNI1" | u32 n | env | u32 n | stdin) on fd, reads what comes back into rep, closes fd. */
-static void exchange(int fd, const struct buf *env, const struct buf *in, struct buf *rep) {
+/*
+ * Sends a request (magic | u32 n | field… for each of the nfields) on fd, reads what comes back into
+ * rep, closes fd. A write that fails leaves rep empty: no ack, so the call was not taken.
+ */
+static void exchange(int fd, const char *magic, const struct buf *const *fields, int nfields, struct buf *rep) {
   struct buf req = { 0 };
-  put(&req, "CNI1", 4);
-  put32(&req, (uint32_t)env->n);
-  put(&req, env->p, env->n);
-  put32(&req, (uint32_t)in->n);
-  put(&req, in->p, in->n);
+  put(&req, magic, strlen(magic));
+  for (int i = 0; i < nfields; i++) {
+    put32(&req, (uint32_t)fields[i]->n);
+    if (fields[i]->n) put(&req, fields[i]->p, fields[i]->n);
+  }
   if (write_all(fd, req.p, req.n, 1) == 0) slurp(fd, rep);
   close(fd);
 }
@@ -151,23 +165,34 @@ static int64_t take32(const struct buf *b, size_t *at) {
 
 /* What the daemon sent back, as exchange() read it. */
 enum outcome {
-  NOT_TAKEN, /* no ack: the daemon did not take the call (stopping, or another version); node may run it */
+  NOT_TAKEN, /* no ack: the daemon did not take the call (declined, stopping, or another version); node may run it */
   LOST,      /* acked, then no whole reply: the daemon died running it */
   ANSWERED,  /* the reply was printed; the shim exits with its code */
 };
 
-/* Classifies rep; for a whole reply, prints its stdout and stderr and sets *code (the exit code). */
-static enum outcome answer(const struct buf *rep, int *code) {
-  if (rep->n == 0 || rep->p[0] != 'A') return NOT_TAKEN;
+/* How a face reads its daemon's answer, and what came. */
+struct answer {
+  const char *acks;   /* the ack bytes its daemon sends ("A"; the CLI's "AR") */
+  int quiet_pipe;     /* ignore SIGPIPE before printing: a closed stdout ends quietly, status still the reply's */
+  char ack;           /* out: the ack that came (0: none) */
+  int code;           /* out, ANSWERED: the exit code */
+};
+
+/* Classifies rep; for a whole reply, prints its stdout and stderr and sets a->code. */
+static enum outcome answer(const struct buf *rep, struct answer *a) {
+  /* memchr, not strchr: a NUL first byte is no ack. */
+  if (rep->n == 0 || !memchr(a->acks, rep->p[0], strlen(a->acks))) return NOT_TAKEN;
+  a->ack = rep->p[0];
   size_t at = 1;
   int64_t status = take32(rep, &at), nout = take32(rep, &at);
   const char *out = rep->p + at;
   at += nout < 0 ? 0 : (size_t)nout;
   int64_t nerr = at <= rep->n ? take32(rep, &at) : -1;
   if (status < 0 || nout < 0 || nerr < 0 || at + (size_t)nerr > rep->n) return LOST;
+  if (a->quiet_pipe) signal(SIGPIPE, SIG_IGN);
   write_all(1, out, (size_t)nout, 0);
   write_all(2, rep->p + at, (size_t)nerr, 0);
-  *code = (int)(status & 255);
+  a->code = (int)(status & 255);
   return ANSWERED;
 }
 
