@@ -10,7 +10,7 @@ import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
-import { buildTreeDirname, lighterCore } from '../plugins/cni/bundle';
+import { buildTreeDirname, lazyModuleSource, lighterCore } from '../plugins/cni/bundle';
 import { cachedLoadSource } from '../plugins/shared/loader';
 
 /** Repository root, from build/scripts or scripts alike. */
@@ -34,13 +34,7 @@ const LAZY_BUILTINS = ['net', 'dgram', 'child_process', 'crypto', 'http', 'https
 function lazyBuiltin(name: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const keys = Object.getOwnPropertyNames(require(name)).filter((k) => k !== 'default');
-  return `let real;
-const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));
-const lazy = {};
-for (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { enumerable: true, configurable: true, get: () => load()[k] });
-Object.defineProperty(lazy, 'default', { enumerable: false, configurable: true, get: load });
-module.exports = lazy;
-`;
+  return lazyModuleSource(`() => require(${JSON.stringify(`node:${name}`)})`, keys);
 }
 
 /**
