@@ -10,7 +10,7 @@ import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
-import { buildTreeDirname, lighterCore } from '../plugins/cni/bundle';
+import { buildTreeDirname, lazyModuleSource, lighterCore } from '../plugins/cni/bundle';
 import { cachedLoadSource } from '../plugins/shared/loader';
 
 /** Repository root, from build/scripts or scripts alike. */
@@ -22,6 +22,8 @@ export const CORE_BUNDLE = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-core.bu
 /** The loader node runs (the thin client execs it). */
 export const CLI_LOADER = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-cli.js');
 const EXTERNAL = ['koffi', 'etcd3', 'esbuild', '*.node'];
+/** JS expression naming a process's command for its code caches: the first lower-case word (ls, create, …). */
+const COMMAND_WORD = "process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'help'";
 
 /**
  * Node built-ins the core imports at its top but most commands never use (net and dgram for the
@@ -34,13 +36,7 @@ const LAZY_BUILTINS = ['net', 'dgram', 'child_process', 'crypto', 'http', 'https
 function lazyBuiltin(name: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const keys = Object.getOwnPropertyNames(require(name)).filter((k) => k !== 'default');
-  return `let real;
-const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));
-const lazy = {};
-for (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { enumerable: true, configurable: true, get: () => load()[k] });
-Object.defineProperty(lazy, 'default', { enumerable: false, configurable: true, get: load });
-module.exports = lazy;
-`;
+  return lazyModuleSource(`() => require(${JSON.stringify(`node:${name}`)})`, keys);
 }
 
 /**
@@ -85,7 +81,8 @@ const coreLoader: esbuild.Plugin = {
     // Every face reaches the core through src/index.ts only (test/unit/architecture): each such import is the one core bundle.
     const index = path.join(ROOT, 'src', 'index');
     build.onResolve({ filter: /\/index$/ }, (args) => (path.resolve(args.resolveDir, args.path) === index ? { path: 'core', namespace: 'core-loader' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'core-loader' }, () => ({ contents: `module.exports = (${runCached.toString()})(${JSON.stringify(CORE_BUNDLE)}, 'core');`, loader: 'js', resolveDir: ROOT }));
+    // A code cache per command, as for the CLI bundle: `ls` deserializes what ls compiled, not all `create` did.
+    build.onLoad({ filter: /.*/, namespace: 'core-loader' }, () => ({ contents: `module.exports = (${runCached.toString()})(${JSON.stringify(CORE_BUNDLE)}, 'core.' + (${COMMAND_WORD}));`, loader: 'js', resolveDir: ROOT }));
   },
 };
 
@@ -126,7 +123,7 @@ function loaderScript(bundle: string): string {
 'use strict';
 const fs = require('fs'), path = require('path');
 const file = ${JSON.stringify(bundle)};
-const word = process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'help';
+const word = ${COMMAND_WORD};
 ${cachedLoadSource({ cacheFile: "file + '.' + word + '.v8cache'" })}`;
 }
 

@@ -41,17 +41,36 @@ const precompiledSchema: esbuild.Plugin = {
 /**
  * koffi's index.js finds its native module through its build tooling, which loads https, zlib and
  * crypto (~25 ms). The bundle is built on the machine it runs on, so it can name the module directly;
- * tsnet uses only the native API (load, func, decode). undefined when this platform has no prebuilt one.
+ * tsnet uses only the native API (load, func, decode). The module itself is loaded on the first use
+ * of one of its properties: most commands (`tsnet ls`, a CNI CHECK) make no libc call, and the
+ * dlopen and koffi's set-up cost them a few ms. undefined when this platform has no prebuilt one.
  */
 function koffiDirect(): string | undefined {
   const pkgFile = require.resolve('koffi/package.json', { paths: [ROOT] });
   const native = path.join(path.dirname(pkgFile), 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node');
   if (!fs.existsSync(native)) return undefined;
   const version = (JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version: string }).version;
-  return `
-const native = require(${JSON.stringify(native)});
-if (native.version !== ${JSON.stringify(version)}) throw new Error('koffi: native module ' + native.version + ' does not match package ${version}; reinstall the plugin');
-module.exports = native;
+  // The property names, read here from the same module, so the stand-in needs no load to list them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const keys = Object.getOwnPropertyNames(require(native)).filter((k) => k !== 'default');
+  return lazyModuleSource(`() => {
+  const native = require(${JSON.stringify(native)});
+  if (native.version !== ${JSON.stringify(version)}) throw new Error('koffi: native module ' + native.version + ' does not match package ${version}; reinstall the plugin');
+  return native;
+}`, keys);
+}
+
+/**
+ * CommonJS source of a stand-in for a module: an object with the module's property names (keys)
+ * whose getters load it, through load (a JS function expression returning its exports), on first access.
+ */
+export function lazyModuleSource(load: string, keys: string[]): string {
+  return `let real;
+const load = () => (real ??= (${load})());
+const lazy = {};
+for (const k of ${JSON.stringify(keys)}) Object.defineProperty(lazy, k, { enumerable: true, configurable: true, get: () => load()[k] });
+Object.defineProperty(lazy, 'default', { enumerable: false, configurable: true, get: load });
+module.exports = lazy;
 `;
 }
 

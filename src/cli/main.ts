@@ -19,8 +19,54 @@ export function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Builds the command tree (exported so tests can drive it in-process). */
-export function buildProgram(): Command {
+/** The network group: the network verbs and connect/disconnect under `tsnet network`. */
+function registerNetworkGroup(program: Command): void {
+  const network = program.command('network').description('manage networks (same verbs as the top level)');
+  registerNetworkCommands(network);
+  registerConnectCommands(network);
+}
+
+/**
+ * Each part of the command tree, in help order, with the top-level names (and aliases) it adds, so a
+ * command line builds only the part its command is in (test/unit/cli/help.test.ts checks the names).
+ */
+export const COMMAND_PARTS: readonly { names: readonly string[]; register(program: Command): void }[] = [
+  { names: ['create', 'ls', 'list', 'inspect', 'rm', 'remove', 'prune'], register: registerNetworkCommands },
+  { names: ['network'], register: registerNetworkGroup },
+  { names: ['connect', 'disconnect'], register: registerConnectCommands },
+  { names: ['sandbox', 'run'], register: registerSandboxCommands },
+  { names: ['port'], register: registerPortCommand },
+  { names: ['daemon'], register: registerDaemonCommand },
+  { names: ['system'], register: registerSystemCommands },
+  { names: ['completion', '__complete'], register: registerCompletionCommands },
+];
+
+/** The root's options that take a value: their values are not the command word. */
+const ROOT_VALUE_OPTIONS = ['--state-dir', '--firewall-backend'];
+
+/**
+ * The part of the tree a command line needs: the one holding its command word, or undefined for the
+ * whole tree (help, --version, an unknown command or root option, whose messages name every command,
+ * and completion, which walks them all).
+ */
+export function commandPart(argv: readonly string[]): (typeof COMMAND_PARTS)[number] | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (ROOT_VALUE_OPTIONS.includes(arg)) i++;
+    else if (!ROOT_VALUE_OPTIONS.some((o) => arg.startsWith(`${o}=`))) {
+      if (arg.startsWith('-')) return undefined;
+      const part = COMMAND_PARTS.find((p) => p.names.includes(arg));
+      return part?.names.includes('__complete') ? undefined : part;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree (exported so tests can drive it in-process): for argv, only the part its
+ * command is in (building every command and option costs a one-shot `tsnet ls` a few ms), else all.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('tsnet')
     // Help and usage errors go where the command's output goes (the thin client's buffers in the daemon).
     .configureOutput({ writeOut: out, writeErr: err })
@@ -30,16 +76,8 @@ export function buildProgram(): Command {
     .version(`tsnet version ${packageVersion()}`, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-  registerNetworkCommands(program);
-  const network = program.command('network').description('manage networks (same verbs as the top level)');
-  registerNetworkCommands(network);
-  registerConnectCommands(network);
-  registerConnectCommands(program);
-  registerSandboxCommands(program);
-  registerPortCommand(program);
-  registerDaemonCommand(program);
-  registerSystemCommands(program);
-  registerCompletionCommands(program);
+  const part = argv && commandPart(argv);
+  for (const p of part ? [part] : COMMAND_PARTS) p.register(program);
   attachExamples(program);
   return program;
 }
@@ -51,7 +89,7 @@ export function buildProgram(): Command {
  */
 export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await buildProgram(argv).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;

@@ -91,29 +91,44 @@ export interface Statements {
   leaseKeys: Database.Statement<[number], { key: string }>;
 }
 
-/** Prepares every statement on db. */
+/** Every statement the store runs, by name. */
+const SQL: { readonly [K in keyof Statements]: string } = {
+  get: 'SELECT key, value, rev FROM kv WHERE key = ?',
+  list: 'SELECT key, value, rev FROM kv WHERE key >= ? AND key < ? ORDER BY key',
+  meta: 'SELECT value FROM meta WHERE name = ?',
+  setMeta: 'UPDATE meta SET value = ? WHERE name = ?',
+  bump: "UPDATE meta SET value = value + 1 WHERE name = 'rev' RETURNING value",
+  put: 'INSERT INTO kv (key, value, rev, lease) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, rev = excluded.rev, lease = excluded.lease',
+  del: 'DELETE FROM kv WHERE key = ?',
+  record: 'INSERT INTO history (rev, key, value) VALUES (?, ?, ?)',
+  keyChanged: 'SELECT 1 AS one FROM history WHERE key = ? AND rev > ? LIMIT 1',
+  rangeChanged: 'SELECT 1 AS one FROM history WHERE key >= ? AND key < ? AND rev > ? LIMIT 1',
+  changes: 'SELECT rev, key, value FROM history WHERE rev > ? AND rev <= ? AND key >= ? AND key < ? ORDER BY rev, key',
+  prune: 'DELETE FROM history WHERE rev < ?',
+  grant: 'INSERT INTO lease (ttl, expiry) VALUES (?, ?)',
+  lease: 'SELECT id, ttl FROM lease WHERE id = ? AND expiry >= ?',
+  renew: 'UPDATE lease SET expiry = ttl * 1000 + ? WHERE id = ? AND expiry >= ?',
+  expired: 'SELECT id FROM lease WHERE expiry < ?',
+  dropLease: 'DELETE FROM lease WHERE id = ?',
+  leaseKeys: 'SELECT key FROM kv WHERE lease = ?',
+};
+
+/**
+ * The statements of db, each prepared on its first use and kept: a read-only command (tsnet ls) runs
+ * a few of them, and preparing all eighteen costs it about a millisecond.
+ */
 export function prepare(db: Database.Database): Statements {
-  return {
-    get: db.prepare<[string], KvRow>('SELECT key, value, rev FROM kv WHERE key = ?'),
-    list: db.prepare<[string, string], KvRow>('SELECT key, value, rev FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
-    meta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE name = ?'),
-    setMeta: db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE name = ?'),
-    bump: db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE name = 'rev' RETURNING value"),
-    put: db.prepare<[string, string, number, number | null]>(
-      'INSERT INTO kv (key, value, rev, lease) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, rev = excluded.rev, lease = excluded.lease'),
-    del: db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
-    record: db.prepare<[number, string, string | null]>('INSERT INTO history (rev, key, value) VALUES (?, ?, ?)'),
-    keyChanged: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM history WHERE key = ? AND rev > ? LIMIT 1'),
-    rangeChanged: db.prepare<[string, string, number], { one: number }>(
-      'SELECT 1 AS one FROM history WHERE key >= ? AND key < ? AND rev > ? LIMIT 1'),
-    changes: db.prepare<[number, number, string, string], HistoryRow>(
-      'SELECT rev, key, value FROM history WHERE rev > ? AND rev <= ? AND key >= ? AND key < ? ORDER BY rev, key'),
-    prune: db.prepare<[number]>('DELETE FROM history WHERE rev < ?'),
-    grant: db.prepare<[number, number]>('INSERT INTO lease (ttl, expiry) VALUES (?, ?)'),
-    lease: db.prepare<[number, number], { id: number; ttl: number }>('SELECT id, ttl FROM lease WHERE id = ? AND expiry >= ?'),
-    renew: db.prepare<[number, number, number]>('UPDATE lease SET expiry = ttl * 1000 + ? WHERE id = ? AND expiry >= ?'),
-    expired: db.prepare<[number], { id: number }>('SELECT id FROM lease WHERE expiry < ?'),
-    dropLease: db.prepare<[number]>('DELETE FROM lease WHERE id = ?'),
-    leaseKeys: db.prepare<[number], { key: string }>('SELECT key FROM kv WHERE lease = ?'),
-  };
+  const statements = {} as Statements;
+  for (const name of Object.keys(SQL) as (keyof Statements)[]) {
+    Object.defineProperty(statements, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const statement = db.prepare(SQL[name]);
+        Object.defineProperty(statements, name, { value: statement, enumerable: true });
+        return statement;
+      },
+    });
+  }
+  return statements;
 }

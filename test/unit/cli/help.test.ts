@@ -1,6 +1,7 @@
 /** Completion candidates, examples and man pages, all from the commander definitions. */
 import { strict as assert } from 'node:assert';
-import { buildProgram } from '../../../src/cli/main';
+import { Command } from 'commander';
+import { buildProgram, commandPart, COMMAND_PARTS } from '../../../src/cli/main';
 import { complete, completionScript, type NameSource } from '../../../src/cli/help/completion';
 import { allCommands, examplesOf } from '../../../src/cli/help/examples';
 import { manPages, roff } from '../../../src/cli/help/man';
@@ -62,5 +63,40 @@ describe('cli help: examples and man pages', () => {
 
   it('escapes roff', () => {
     assert.equal(roff(".start\n'quote a-b c\\d"), "\\&.start\n\\&'quote a\\-b c\\ed");
+  });
+});
+
+describe('cli help: a command line builds only its part of the tree', () => {
+  const full = buildProgram();
+  const topNames = (c: Command) => c.commands.flatMap((s) => [s.name(), ...s.aliases()]);
+
+  it('names each part by exactly the top-level commands and aliases it registers, all of them once', () => {
+    for (const part of COMMAND_PARTS) {
+      const root = new Command('tsnet');
+      part.register(root);
+      assert.deepEqual(topNames(root).sort(), [...part.names].sort());
+    }
+    assert.deepEqual(COMMAND_PARTS.flatMap((p) => p.names).sort(), topNames(full).sort());
+  });
+
+  it('finds the command word past the root options, and builds everything for help, --version and unknown words', () => {
+    const part = (argv: string[]) => commandPart(argv)?.names[0];
+    assert.equal(part(['ls']), 'create');
+    assert.equal(part(['--state-dir', '/x', 'sandbox', 'ls']), 'sandbox');
+    assert.equal(part(['--state-dir=/x', '--firewall-backend', 'iptables', 'run', '--name', 'a']), 'sandbox');
+    assert.equal(part(['network', 'connect', 'n', 's']), 'network');
+    for (const argv of [[], ['--help'], ['-v'], ['help', 'ls'], ['lss'], ['--bogus', 'ls'], ['completion', 'bash'], ['__complete', 'l'], ['--state-dir']]) assert.equal(part(argv), undefined, argv.join(' '));
+  });
+
+  it('gives each command the same help, options and examples as the whole tree does', () => {
+    for (const part of COMMAND_PARTS) {
+      for (const name of part.names) {
+        const alone = buildProgram([name]);
+        assert.deepEqual(topNames(alone).sort(), commandPart([name]) ? [...part.names].sort() : topNames(full).sort(), name);
+        const sub = (c: Command) => c.commands.find((s) => s.name() === name || s.aliases().includes(name))!;
+        const all = (c: Command): string[] => [c.helpInformation(), ...examplesOf(c), ...c.commands.flatMap(all)];
+        assert.deepEqual(all(sub(alone)), all(sub(full)), name);
+      }
+    }
   });
 });

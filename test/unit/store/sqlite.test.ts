@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ErrorKind, TsnetError } from '../../../src/errors';
 import { openSqliteStore } from '../../../src/store/sqlite';
+import { migrate, prepare } from '../../../src/store/sqlite-schema';
 import { CompactedError } from '../../../src/store/store';
 import { describeStoreContract } from './contract';
 import { openSpec } from './spec';
@@ -78,6 +79,26 @@ function describeSqliteOnly(): void {
       const again = openSqliteStore(dir);
       assert.equal(await again.get('network/n2') !== undefined, true);
       await again.close();
+    });
+
+    it('prepares each statement on its first use, and every one of them against the schema', () => {
+      const db = new Database(path.join(tempDir(), 'state.db'));
+      try {
+        migrate(db);
+        const statements = prepare(db);
+        const names = Object.keys(statements) as (keyof typeof statements)[];
+        assert.equal(names.length, 18);
+        // Nothing prepared yet: each property is still its getter.
+        for (const name of names) assert.equal(typeof Object.getOwnPropertyDescriptor(statements, name)?.get, 'function', name);
+        for (const name of names) {
+          const statement = statements[name];
+          assert.equal(statement.database, db, name);
+          // Kept: the second use is the same statement.
+          assert.equal(statements[name], statement, name);
+        }
+      } finally {
+        db.close();
+      }
     });
 
     it('refuses a store written by a newer release, naming the file', () => {
