@@ -56,7 +56,7 @@ describe('package: npm pack, then npm install in an empty project', function () 
   it('ships the built library, its types, the binaries, man pages and the shim source, and no tests, fixtures or benches', () => {
     const files = spawnSync('tar', ['tzf', tgz], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     for (const f of ['package.json', 'README.md', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js', 'build/plugins/cni/main.js', 'build/plugins/docker/main.js',
-      'build/plugins/cni/shim.js', 'plugins/cni/shim/tsnet-cni.c', 'plugins/shared/shim/exec-shim.h', 'scripts/install-shim.js', 'build/man/man1/tsnet.1', 'build/man/man1/tsnet-create.1']) assert.ok(files.includes(f), f);
+      'build/plugins/cni/shim.js', 'plugins/cni/shim/tsnet-cni.c', 'plugins/netavark/shim/tsnet-netavark.c', 'plugins/shared/shim/exec-shim.h', 'scripts/install-shim.js', 'build/man/man1/tsnet.1', 'build/man/man1/tsnet-create.1']) assert.ok(files.includes(f), f);
     assert.deepEqual(files.filter((f) => /^(test|fixtures|bench|src|build\/test|build\/bench|build\/scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
     assert.ok(files.length < 500, `${files.length} files`);
     assert.ok(fs.statSync(tgz).size < 1_000_000, `${fs.statSync(tgz).size} bytes`);
