@@ -21,7 +21,8 @@ export const CLI_BUNDLE = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-cli.bund
 export const CORE_BUNDLE = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-core.bundle.js');
 /** The loader node runs (the thin client execs it). */
 export const CLI_LOADER = path.join(ROOT, 'build', 'src', 'cli', 'tsnet-cli.js');
-const EXTERNAL = ['koffi', 'etcd3', 'esbuild', '*.node'];
+// better-sqlite3/package.json: only require.resolve'd, at run time, to find the addon (sqliteAddon).
+const EXTERNAL = ['koffi', 'etcd3', 'esbuild', '*.node', 'better-sqlite3/package.json'];
 /** JS expression naming a process's command for its code caches: the first lower-case word (ls, create, …). */
 const COMMAND_WORD = "process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'help'";
 
@@ -67,10 +68,11 @@ const sqliteAddon: esbuild.Plugin = {
   name: 'sqlite-addon',
   setup(build) {
     build.onResolve({ filter: /^bindings$/ }, (args) => (args.importer.includes(`${path.sep}better-sqlite3${path.sep}`) ? { path: 'bindings', namespace: 'sqlite-addon' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'sqlite-addon' }, () => {
-      const addon = path.join(path.dirname(require.resolve('better-sqlite3/package.json', { paths: [ROOT] })), 'build', 'Release', 'better_sqlite3.node');
-      return { contents: `module.exports = () => require(${JSON.stringify(addon)});`, loader: 'js', resolveDir: ROOT };
-    });
+    // Found from the bundle's place, as node would find better-sqlite3: the bundle also runs from an installed package.
+    build.onLoad({ filter: /.*/, namespace: 'sqlite-addon' }, () => ({
+      contents: "module.exports = () => { const path = require('path'); return require(path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')); };",
+      loader: 'js', resolveDir: ROOT,
+    }));
   },
 };
 
@@ -82,7 +84,11 @@ const coreLoader: esbuild.Plugin = {
     const index = path.join(ROOT, 'src', 'index');
     build.onResolve({ filter: /\/index$/ }, (args) => (path.resolve(args.resolveDir, args.path) === index ? { path: 'core', namespace: 'core-loader' } : undefined));
     // A code cache per command, as for the CLI bundle: `ls` deserializes what ls compiled, not all `create` did.
-    build.onLoad({ filter: /.*/, namespace: 'core-loader' }, () => ({ contents: `module.exports = (${runCached.toString()})(${JSON.stringify(CORE_BUNDLE)}, 'core.' + (${COMMAND_WORD}));`, loader: 'js', resolveDir: ROOT }));
+    // Beside the CLI bundle, wherever that is (__filename: the CLI bundle runs as one CommonJS module).
+    build.onLoad({ filter: /.*/, namespace: 'core-loader' }, () => ({
+      contents: `module.exports = (${runCached.toString()})(require('path').join(require('path').dirname(__filename), ${JSON.stringify(path.basename(CORE_BUNDLE))}), 'core.' + (${COMMAND_WORD}));`,
+      loader: 'js', resolveDir: ROOT,
+    }));
   },
 };
 
@@ -122,7 +128,7 @@ function loaderScript(bundle: string): string {
   return `#!/usr/bin/env node
 'use strict';
 const fs = require('fs'), path = require('path');
-const file = ${JSON.stringify(bundle)};
+const file = path.join(__dirname, ${JSON.stringify(path.basename(bundle))});
 const word = ${COMMAND_WORD};
 ${cachedLoadSource({ cacheFile: "file + '.' + word + '.v8cache'" })}`;
 }
@@ -145,7 +151,7 @@ async function bundleInto(entry: string, outfile: string, plugins: esbuild.Plugi
 
 /** Bundles the CLI layer and the core and writes the loader; returns the loader's path. */
 export async function bundleCli(): Promise<string> {
-  const core = [lighterCore, buildTreeDirname, builtins, sqliteAddon];
+  const core = [lighterCore, buildTreeDirname(path.dirname(CLI_BUNDLE)), builtins, sqliteAddon];
   await bundleInto(path.join(ROOT, 'src', 'index.ts'), CORE_BUNDLE, core);
   // The CLI layer: commander and the command definitions; plugins/docker (daemon only) is bundled in with the core's plugins.
   await bundleInto(path.join(ROOT, 'src', 'cli', 'run.ts'), CLI_BUNDLE, [coreLoader, ...core]);

@@ -53,8 +53,10 @@ function koffiDirect(): string | undefined {
   // The property names, read here from the same module, so the stand-in needs no load to list them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const keys = Object.getOwnPropertyNames(require(native)).filter((k) => k !== 'default');
+  // Found from the bundle's place when first used, as node would find koffi: the bundle also runs from an installed package.
   return lazyModuleSource(`() => {
-  const native = require(${JSON.stringify(native)});
+  const path = require('path');
+  const native = require(path.join(path.dirname(require.resolve('koffi/package.json')), 'build', 'koffi', process.platform + '_' + process.arch, 'koffi.node'));
   if (native.version !== ${JSON.stringify(version)}) throw new Error('koffi: native module ' + native.version + ' does not match package ${version}; reinstall the plugin');
   return native;
 }`, keys);
@@ -87,23 +89,27 @@ export const lighterCore: esbuild.Plugin = {
 /**
  * Core modules find siblings through __dirname (the daemon's CLI entry point, sandbox-exec). In one
  * bundled file __dirname would be the bundle's directory, so each such module gets back the
- * directory its tsc output has in the build tree, where those files are.
+ * directory its tsc output has in the build tree, found from the bundle's own file at run time
+ * (__filename: the bundle runs as one CommonJS module), so the bundle and the build tree beside
+ * it work wherever they are installed. bundleDir: where the bundle is written.
  */
-export const buildTreeDirname: esbuild.Plugin = {
-  name: 'build-tree-dirname',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, (args) => {
-      const rel = path.relative(ROOT, args.path);
-      if (rel.startsWith('..') || rel.startsWith(`plugins${path.sep}`)) return undefined;
-      const source = fs.readFileSync(args.path, 'utf8');
-      if (!source.includes('__dirname')) return undefined;
-      const dir = path.join(ROOT, 'build', path.dirname(rel));
-      // After a #! line, which must stay first (src/cli/main.ts); the line count stays the same.
-      const shebang = /^#!.*\n/.exec(source)?.[0] ?? '';
-      return { contents: `${shebang}const __dirname = ${JSON.stringify(dir)};${source.slice(shebang.length)}`, loader: 'ts' };
-    });
-  },
-};
+export function buildTreeDirname(bundleDir: string): esbuild.Plugin {
+  return {
+    name: 'build-tree-dirname',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        const rel = path.relative(ROOT, args.path);
+        if (rel.startsWith('..') || rel.startsWith(`plugins${path.sep}`)) return undefined;
+        const source = fs.readFileSync(args.path, 'utf8');
+        if (!source.includes('__dirname')) return undefined;
+        const dir = path.relative(bundleDir, path.join(ROOT, 'build', path.dirname(rel)));
+        // After a #! line, which must stay first (src/cli/main.ts); the line count stays the same.
+        const shebang = /^#!.*\n/.exec(source)?.[0] ?? '';
+        return { contents: `${shebang}const __dirname = require('path').join(require('path').dirname(__filename), ${JSON.stringify(dir)});${source.slice(shebang.length)}`, loader: 'ts' };
+      });
+    },
+  };
+}
 
 /** Bundles the plugin into outfile (minified, lazy chunks kept lazy); returns its path. opts.entry bundles another face (tsnet-netavark) the same way. */
 export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean; entry?: string } = {}): Promise<string> {
@@ -119,7 +125,7 @@ export async function bundle(outfile = BUNDLE_FILE, opts: { minify?: boolean; en
     minify: opts.minify ?? true,
     keepNames: true,
     external: EXTERNAL,
-    plugins: [precompiledSchema, lighterCore, buildTreeDirname],
+    plugins: [precompiledSchema, lighterCore, buildTreeDirname(path.dirname(outfile))],
     logLevel: 'warning',
   });
   const same = fs.existsSync(outfile) && fs.readFileSync(tmp).equals(fs.readFileSync(outfile));

@@ -55,9 +55,9 @@ describe('package: npm pack, then npm install in an empty project', function () 
 
   it('ships the built library, its types, the binaries, man pages and the shim source, and no tests, fixtures or benches', () => {
     const files = spawnSync('tar', ['tzf', tgz], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js', 'build/plugins/cni/main.js', 'build/plugins/docker/main.js',
+    for (const f of ['package.json', 'README.md', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js', 'build/src/cli/tsnet-cli.js', 'build/src/cli/tsnet-cli.bundle.js', 'build/src/cli/tsnet-core.bundle.js', 'build/plugins/cni/main.js', 'build/plugins/docker/main.js',
       'build/plugins/cni/shim.js', 'plugins/cni/shim/tsnet-cni.c', 'plugins/netavark/shim/tsnet-netavark.c', 'plugins/shared/shim/exec-shim.h', 'scripts/install-shim.js', 'build/man/man1/tsnet.1', 'build/man/man1/tsnet-create.1']) assert.ok(files.includes(f), f);
-    assert.deepEqual(files.filter((f) => /^(test|fixtures|bench|src|build\/test|build\/bench|build\/scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
+    assert.deepEqual(files.filter((f) => /^(test|fixtures|bench|src|build\/test|build\/bench|build\/scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('.v8cache') || f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
     assert.ok(files.length < 500, `${files.length} files`);
     assert.ok(fs.statSync(tgz).size < 1_000_000, `${fs.statSync(tgz).size} bytes`);
   });
@@ -103,6 +103,44 @@ describe('package: npm pack, then npm install in an empty project', function () 
     const cni = npm(app, ['exec', '--offline', '--', 'tsnet-cni'], { CNI_COMMAND: 'VERSION' });
     assert.equal(cni.status, 0, cni.stderr);
     assert.match(JSON.parse(cni.stdout).cniVersion, /^1\./);
+  });
+
+  it('runs the bundled CLI from the installed package: networks made, listed and removed, no path of the build machine in it', () => {
+    const cli = path.join(app, 'node_modules', 'tsnet', 'build', 'src', 'cli');
+    assert.equal(fs.realpathSync(path.join(app, 'node_modules', '.bin', 'tsnet')), path.join(cli, 'tsnet-cli.js'));
+    for (const f of ['tsnet-cli.js', 'tsnet-cli.bundle.js', 'tsnet-core.bundle.js']) assert.ok(!fs.readFileSync(path.join(cli, f), 'utf8').includes(ROOT), `${f} names ${ROOT}`);
+    const stateDir = path.join(dir, 'state');
+    const tsnet = (...args: string[]) => npm(app, ['exec', '--offline', '--', 'tsnet', '--state-dir', stateDir, ...args]);
+    const name = `pk${process.pid.toString(36)}`;
+    try {
+      const create = tsnet('create', '--subnet', '10.213.0.0/24', name);
+      assert.equal(create.status, 0, create.stderr);
+      const ls = tsnet('ls', '--format', '{{.Name}} {{.Driver}}');
+      assert.equal(ls.status, 0, ls.stderr);
+      assert.match(ls.stdout, new RegExp(`^${name} bridge$`, 'm'));
+      // The loader kept a code cache beside the installed bundle: the next ls starts from it.
+      assert.ok(fs.readdirSync(cli).some((f) => f.endsWith('.ls.v8cache')), 'no code cache written');
+      const rm = tsnet('rm', name);
+      assert.equal(rm.status, 0, rm.stderr);
+      assert.equal(rm.stdout, `${name}\n`);
+    } finally {
+      tsnet('rm', '-f', name);
+      // The daemon a change started (for DNS) goes with the test.
+      const pidFile = path.join(stateDir, 'daemon.pid');
+      if (fs.existsSync(pidFile)) {
+        const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+        try {
+          process.kill(pid, 'SIGTERM');
+          for (let i = 0; i < 60; i++) {
+            process.kill(pid, 0);
+            spawnSync('sleep', ['0.05']);
+          }
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone.
+        }
+      }
+    }
   });
 
   it('skips the shim without a C compiler, and the install still succeeds', () => {
