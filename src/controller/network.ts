@@ -360,12 +360,32 @@ export async function restoreNetworks(core: Core): Promise<void> {
   }
 }
 
+/** The last repair or replacement of each controller's firewall, in the order they were asked for. */
+const firewallTurns = new WeakMap<Core, Promise<unknown>>();
+
+/**
+ * Runs fn after this controller's earlier firewall repairs and replacements have finished. A daemon's
+ * periodic repair, the repair a command makes and a SIGHUP's firewall swap would otherwise interleave:
+ * a repair that listed the rules a reload was removing re-applied them through the old firewall.
+ */
+export function inFirewallTurn<T>(core: Core, fn: () => Promise<T>): Promise<T> {
+  const run = (firewallTurns.get(core) ?? Promise.resolve()).then(fn, fn);
+  firewallTurns.set(core, run.catch(() => undefined));
+  return run;
+}
+
 /**
  * Re-applies the rules of this host's networks that the kernel lost while their devices stayed
  * (`nft flush ruleset`, `iptables -F`, a firewalld reload), with their published ports; returns the
- * networks it repaired. One listing when nothing is missing.
+ * networks it repaired. One listing when nothing is missing. In turn with the controller's other
+ * repairs and replacements (inFirewallTurn).
  */
-export async function reapplyFirewall(core: Core): Promise<string[]> {
+export function reapplyFirewall(core: Core): Promise<string[]> {
+  return inFirewallTurn(core, () => reapplyFirewallNow(core));
+}
+
+/** reapplyFirewall's work, for a caller already in its turn. */
+export async function reapplyFirewallNow(core: Core): Promise<string[]> {
   const nets = (await core.local.list<Network>('network/')).map((e) => withInfo(core, e.value)).filter((n) => !n.transition);
   const byBridge = new Map(nets.flatMap((n) => {
     const fw = firewallNetwork(n);

@@ -6,7 +6,7 @@ import { type DaemonConfig, RELOADABLE_KEYS, TSNET_KEYS, type TsnetKey } from '.
 import { type BackendName, createFirewall, type FirewallPolicy } from '../firewall/firewall';
 import type { Network } from '../model';
 import { type Core, firewallNetwork, withInfo } from './core';
-import { reapplyFirewall } from './network';
+import { inFirewallTurn, reapplyFirewallNow } from './network';
 
 /** The daemon config's firewall keys as the firewall takes them. */
 export function firewallPolicy(config: DaemonConfig): FirewallPolicy {
@@ -36,13 +36,18 @@ export async function reloadConfig(core: Core, next: DaemonConfig, opts: { backe
   return { reloaded, needRestart: changed.filter((k) => !RELOADABLE_KEYS.includes(k)) };
 }
 
-/** Swaps the firewall for one built from the current config: the old one's rules go, the new one's are applied. */
-async function replaceFirewall(core: Core, backend?: BackendName): Promise<void> {
-  const nets = (await core.local.list<Network>('network/')).map((e) => withInfo(core, e.value)).filter((n) => !n.transition);
-  for (const net of nets) {
-    const fw = firewallNetwork(net);
-    if (fw) await core.firewall.teardownNetwork(fw);
-  }
-  core.firewall = createFirewall({ backend: backend ?? core.config['firewall-backend'], policy: firewallPolicy(core.config) });
-  await reapplyFirewall(core);
+/**
+ * Swaps the firewall for one built from the current config: the old one's rules go, the new one's are
+ * applied; in turn with the controller's repairs, so none of them re-applies a rule through the old one.
+ */
+function replaceFirewall(core: Core, backend?: BackendName): Promise<void> {
+  return inFirewallTurn(core, async () => {
+    const nets = (await core.local.list<Network>('network/')).map((e) => withInfo(core, e.value)).filter((n) => !n.transition);
+    for (const net of nets) {
+      const fw = firewallNetwork(net);
+      if (fw) await core.firewall.teardownNetwork(fw);
+    }
+    core.firewall = createFirewall({ backend: backend ?? core.config['firewall-backend'], policy: firewallPolicy(core.config) });
+    await reapplyFirewallNow(core);
+  });
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { DaemonConfig } from '../../../src/config';
 import type { Core } from '../../../src/controller/core';
+import { reapplyFirewall } from '../../../src/controller/network';
 import { reloadConfig } from '../../../src/controller/reload';
 import { reloadLine } from '../../../src/daemon/daemon';
 
@@ -19,5 +20,32 @@ describe('daemon config reload (SIGHUP)', () => {
     const core = { config: {} as DaemonConfig, firewall: { teardownNetwork: () => assert.fail('firewall touched') } } as unknown as Core;
     assert.deepEqual(await reloadConfig(core, { iptables: false }, { firewall: false }), { reloaded: ['iptables'], needRestart: [] });
     assert.equal(core.config.iptables, false);
+  });
+
+  it('a firewall swap and a repair running at once never leave the old firewall\'s rules behind', async () => {
+    // One bridge network; the old firewall's rules are one flag. Its teardown removes them, then
+    // waits (firewalld's unbind); its listing takes a while: a repair listing during a swap once
+    // saw the rules gone and re-applied them through the old firewall (CI: a table after iptables: false).
+    const net = { id: 'n1', name: 'n1', driver: 'bridge', internal: false, ipam: [{ subnet: '10.9.0.0/24' }], info: { device: 'br-n1', firewall: { masquerade: true, icc: true } } };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let present = true;
+    const old = {
+      missing: async (nets: unknown[]) => { await sleep(10); return present ? [] : nets; },
+      setupNetwork: async () => { present = true; },
+      teardownNetwork: async () => { present = false; await sleep(20); },
+      publishPorts: async () => undefined,
+    };
+    const core = {
+      config: {} as DaemonConfig, drivers: new Map(), firewall: old,
+      local: { list: async (prefix: string) => (prefix === 'network/' ? [{ key: 'network/n1', value: net }] : []) },
+    } as unknown as Core;
+    const repair = reapplyFirewall(core);
+    const reload = reloadConfig(core, { iptables: false });
+    await Promise.all([repair, reload]);
+    assert.equal(present, false, 'the old firewall re-applied its rules after the swap began');
+    assert.notEqual(core.firewall, old);
+    // A repair after the swap goes through the new (disabled) firewall: nothing comes back.
+    await reapplyFirewall(core);
+    assert.equal(present, false);
   });
 });
