@@ -1,16 +1,9 @@
 /** `"dns": true`: the result points the runtime at the embedded resolver, which answers for CNI containers by name and alias. */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { cni, RUN, Scratch } from './harness';
+import { cni, lookup, RUN, Scratch } from './harness';
 
 const NET = `cni-dns-${RUN}`;
 const conf = (over: object = {}) => ({ cniVersion: '1.0.0', name: NET, type: 'tsnet-cni', dns: true, ipam: { subnet: '10.135.0.0/24' }, capabilities: { aliases: true }, ...over });
-
-/** Asks the resolver at 127.0.0.11 inside the namespace for name's A records. */
-function lookup(nsName: string, name: string): string[] {
-  const out = execFileSync('ip', ['netns', 'exec', nsName, 'dig', '+short', '+time=2', '+tries=2', '@127.0.0.11', name, 'A'], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).sort();
-}
 
 describe('tsnet-cni with the embedded resolver', function () {
   this.timeout(60000);

@@ -72,3 +72,9 @@ export async function cni(command: string, conf: object | string, att: { contain
 export function ipIn(netns: string, ...args: string[]): string {
   return execFileSync('ip', ['-n', netns, ...args], { encoding: 'utf8' });
 }
+
+/** The A records of name from the embedded resolver at 127.0.0.11 inside namespace nsName, sorted. */
+export function lookup(nsName: string, name: string): string[] {
+  const out = execFileSync('ip', ['netns', 'exec', nsName, 'dig', '+short', '+time=2', '+tries=2', '@127.0.0.11', name, 'A'], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).sort();
+}

@@ -4,15 +4,16 @@
  * uid kept, the spec's dns block as the resolver's upstreams, and `embeddedDNS: false` to switch it off.
  */
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { containerRecords } from '../../../plugins/cni/attachments';
 import { Controller } from '../../../src/index';
 import { tsnet } from '../../helpers/cli';
+import { startDnsmasq } from '../../helpers/dnsmasq';
 import { createOutside, type Outside } from '../../helpers/outside';
-import { cni, RUN, Scratch } from './harness';
+import { cni, lookup, RUN, Scratch } from './harness';
 
 const NET = `cni-nm-${RUN}`;
 /** What podman's CNI backend writes for a bridge, with tsnet-cni in the bridge plugin's place: no tsnet key. */
@@ -21,12 +22,6 @@ const conf = (over: object = {}) => ({
   ipam: { type: 'host-local', ranges: [[{ subnet: '10.138.0.0/24', gateway: '10.138.0.1' }]], routes: [{ dst: '0.0.0.0/0' }] },
   capabilities: { aliases: true }, ...over,
 });
-
-/** A records of name from the resolver at 127.0.0.11 inside namespace nsName. */
-function lookup(nsName: string, name: string): string[] {
-  const out = execFileSync('ip', ['netns', 'exec', nsName, 'dig', '+short', '+time=2', '+tries=2', '@127.0.0.11', name, 'A'], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).sort();
-}
 
 describe('tsnet-cni: names and DNS from the runtime', function () {
   this.timeout(60000);
@@ -91,7 +86,7 @@ describe('tsnet-cni: names and DNS from the runtime', function () {
     before(async () => {
       outside = await createOutside(`nm${RUN}`.slice(0, 10));
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-nm-'));
-      dnsmasq = await startDnsmasq(`out-nm${RUN}`.slice(0, 14), outside.outsideIp, tmp);
+      dnsmasq = await startDnsmasq({ ns: `out-nm${RUN}`.slice(0, 14), ip: outside.outsideIp, domain: 'upstream.test', answer: '203.0.113.9', probe: 'upstream.test', tmp });
     });
     after(async () => {
       dnsmasq?.kill('SIGTERM');
@@ -121,17 +116,3 @@ describe('tsnet-cni: names and DNS from the runtime', function () {
     assert.deepEqual(lookup(`cnm8-${RUN}`, `off-${RUN}`), ['10.138.0.2']);
   });
 });
-
-/** dnsmasq in namespace ns answering upstream.test with 203.0.113.9, and nothing else; resolves once it answers. */
-async function startDnsmasq(ns: string, ip: string, tmp: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-    `--listen-address=${ip}`, '--bind-interfaces', '--address=/upstream.test/203.0.113.9', `--pid-file=${path.join(tmp, 'dnsmasq.pid')}`,
-    '--user=root', '--log-facility=-'], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const r = await new Promise<string>((res) => execFile('dig', ['+short', '+tries=1', '+time=1', `@${ip}`, 'upstream.test'], (_e, out) => res(String(out))));
-    if (r.trim() === '203.0.113.9') return child;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error(`dnsmasq did not answer on ${ip}`);
-}

@@ -4,7 +4,7 @@
  * "outside" namespace. Run under the private host (it mounts over /etc/resolv.conf there).
  */
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import { boundSocketInNetns } from '../../../src/dns/listen';
 import { DnsRecords } from '../../../src/dns/records';
 import { DnsServer } from '../../../src/dns/server';
 import { netnsPath } from '../../../src/kernel/netns';
+import { startDnsmasq } from '../../helpers/dnsmasq';
 import { corpus } from '../../unit/dns/packet-corpus';
 import { type Topology, buildTopology, OUTSIDE_IP, SB } from './topology';
 
@@ -64,7 +65,7 @@ describe('dns: resolver inside sandbox namespaces', function () {
     fs.writeFileSync(path.join(tmp, 'resolv.conf'), 'nameserver 127.0.0.11\noptions ndots:0 timeout:2 attempts:1\n');
     execFileSync('mount', ['--bind', path.join(tmp, 'resolv.conf'), '/etc/resolv.conf']);
     resolvMounted = true;
-    dnsmasq = await startDnsmasq(tmp);
+    dnsmasq = await startDnsmasq({ ns: 'tdns-out', ip: OUTSIDE_IP, domain: 'example.test', answer: '203.0.113.7', probe: 'probe.example.test', tmp, why: () => `routes: ${ip('route')}` });
   });
 
   after(async () => {
@@ -154,17 +155,3 @@ describe('dns: resolver inside sandbox namespaces', function () {
     assert.deepEqual(await dig('tdns-a', 'b'), ['10.77.0.3']);
   });
 });
-
-/** dnsmasq in the outside namespace answering example.test, and nothing else; resolves once it answers. */
-async function startDnsmasq(tmp: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', 'tdns-out', 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-    `--listen-address=${OUTSIDE_IP}`, '--bind-interfaces', '--address=/example.test/203.0.113.7', `--pid-file=${path.join(tmp, 'dnsmasq.pid')}`,
-    '--user=root', '--log-facility=-'], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const r = await new Promise<string>((res) => execFile('dig', ['+short', '+tries=1', '+time=1', `@${OUTSIDE_IP}`, 'probe.example.test'], (_e, out) => res(String(out))));
-    if (r.trim() === '203.0.113.7') return child;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error(`dnsmasq did not answer on ${OUTSIDE_IP}; routes: ${ip('route')}`);
-}
