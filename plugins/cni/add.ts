@@ -70,8 +70,8 @@ async function createSandbox(ctl: Controller, req: CniRequest, net: Network, pla
     try {
       sb = await ctl.createSandbox({ name: names[i], ...optsFor(names[i]) });
     } catch (err) {
-      // Another sandbox took the name meanwhile: the next candidate.
-      if (!(err instanceof ConflictError) || i === names.length - 1 || !/already in use/.test(err.message)) throw err;
+      // Another sandbox took the name meanwhile (the store says so, whatever else conflicted): the next candidate.
+      if (!(err instanceof ConflictError) || i === names.length - 1 || (await nameFree(names[i]))) throw err;
       await record(names[i + 1]);
     }
   }
